@@ -1,0 +1,98 @@
+# Bookshelf. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+COMPOSE      ?= docker compose
+COMPOSE_PROD := $(COMPOSE) -f compose.prod.yaml
+PACKAGES := shared/src services/web/src services/worker/src devstack
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+## --- setup --------------------------------------------------------------
+.PHONY: bootstrap
+bootstrap: ## Install what is missing: apt packages, MailHog, the virtualenv
+	@bash scripts/bootstrap.sh
+
+.PHONY: lock
+lock: ## Re-pin every requirements.txt from the pyproject.toml files (uv pip compile)
+	@bash scripts/lock.sh
+
+## --- quality ------------------------------------------------------------
+.PHONY: lint
+lint: bootstrap ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: bootstrap ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: typecheck
+typecheck: bootstrap ## mypy on the packages
+	$(VENV)/bin/mypy $(PACKAGES) tests/e2e
+
+## --- tests --------------------------------------------------------------
+.PHONY: test
+test: bootstrap lint ## The test command: installs what is missing, then lint + every suite
+	$(PYTEST)
+
+.PHONY: test-unit
+test-unit: bootstrap ## Fast suites only (no e2e)
+	$(PYTEST) -m "not e2e"
+
+.PHONY: test-e2e
+test-e2e: bootstrap ## The end-to-end suite alone, against the local-process stack
+	$(PYTEST) tests/e2e
+
+.PHONY: bench
+bench: bootstrap ## Run the benchmarks and print their figures
+	$(PY) -m bench
+
+## --- run without Docker ---------------------------------------------------
+.PHONY: dev
+dev: bootstrap ## Run the whole stack as local processes and print the URLs
+	$(PY) -m devstack
+
+## --- run with Docker ------------------------------------------------------
+.PHONY: up
+up: ## docker compose up --build (dev stack, app on :8080, MailHog on :8025)
+	$(COMPOSE) up --build -d --wait
+
+.PHONY: down
+down: ## Stop the dev stack
+	$(COMPOSE) down
+
+.PHONY: logs
+logs: ## Follow the dev stack's logs
+	$(COMPOSE) logs -f
+
+.PHONY: ps
+ps: ## Show the dev stack's containers
+	$(COMPOSE) ps
+
+.PHONY: migrate
+migrate: ## Apply database migrations in the dev stack
+	$(COMPOSE) run --rm migrate
+
+.PHONY: shell
+shell: ## A Flask shell inside the web container
+	$(COMPOSE) exec web flask --app bookshelf shell
+
+.PHONY: prod-up
+prod-up: ## Start the production stack (needs a real .env)
+	$(COMPOSE_PROD) up -d --build --wait
+
+.PHONY: prod-down
+prod-down: ## Stop the production stack
+	$(COMPOSE_PROD) down
+
+.PHONY: clean
+clean: ## Remove caches (keeps the virtualenv and tools)
+	find . -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,118 @@
+"""One child process with its own log file, a readiness deadline and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A service did not come up; the message names it and quotes its log."""
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log written)"
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, interval: float = 0.05
+) -> bool:
+    """Poll `check` until it is true or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return True
+        except Exception:  # noqa: BLE001 - a failing probe just means "not yet"
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class ManagedProcess:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        stop_timeout: float = 20.0,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
+        self.stop_timeout = stop_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            # Own process group, so that stop() also reaches the children
+            # (gunicorn and Celery fork their workers).
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_ready(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait for `check`; fail fast if the process died, with its log tail."""
+
+        def ready() -> bool:
+            if not self.running:
+                raise StackError(self._failure("exited early"))
+            return check()
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if ready():
+                    return
+            except StackError:
+                raise
+            except Exception:  # noqa: BLE001 - not ready yet
+                pass
+            time.sleep(0.05)
+        raise StackError(self._failure(f"was not ready after {timeout:.0f}s"))
+
+    def _failure(self, what: str) -> str:
+        code = self.proc.poll() if self.proc else None
+        status = f" (exit code {code})" if code is not None else ""
+        return (
+            f"{self.name} {what}{status}.\n"
+            f"command: {' '.join(self.argv)}\n"
+            f"last lines of {self.log_path}:\n{tail(self.log_path)}"
+        )
+
+    def stop(self) -> None:
+        if not self.running or self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs whatever `make test` and `make dev` need and is missing, on a fresh Debian
+# machine as root: apt packages, MailHog (built from tools/mailhog with Go), the virtualenv.
+# Every step is skipped when its result is already there, so a second run takes a second.
+set -o errexit -o nounset -o pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${VENV:-$repo/.venv}
+tools_bin=$repo/.tools/bin
+python=${PYTHON:-python3}
+
+log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
+
+apt_packages=(postgresql redis-server nginx-light docker-compose chromium fonts-noto-color-emoji)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing apt packages: ${missing[*]}; install them as root." >&2
+    exit 1
+  fi
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian packages start system-wide daemons on fixed ports; the project runs
+  # its own instances on free ports, so the system ones only get in the way.
+  for svc in redis-server nginx postgresql; do
+    (command -v systemctl >/dev/null && systemctl disable --now "$svc" >/dev/null 2>&1) || service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+
+if [[ ! -x $tools_bin/MailHog ]]; then
+  command -v go >/dev/null || { echo "bootstrap: Go is needed to build MailHog (apt-get install golang)." >&2; exit 1; }
+  log "building MailHog into .tools/bin (go install, pinned by tools/mailhog/go.mod)"
+  mkdir -p "$tools_bin"
+  (cd "$repo/tools/mailhog" && GOBIN=$tools_bin GOFLAGS=-mod=mod go install github.com/mailhog/MailHog)
+fi
+
+stamp=$venv/.requirements.sha256
+want=$(cat "$repo"/requirements-dev.txt "$repo"/shared/pyproject.toml "$repo"/services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  log "virtualenv at $venv"
+  [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -r "$repo/requirements-dev.txt"
+  "$venv/bin/python" -m pip install -q --no-deps -e "$repo/shared" -e "$repo/services/web" -e "$repo/services/worker"
+  echo "$want" >"$stamp"
+fi
+# Compiled catalogs (.mo) are build output: made here and in the images, never committed.
+for catalog in "$repo"/services/*/src/*/translations; do
+  [[ -d $catalog ]] && "$venv/bin/pybabel" compile -q -f -d "$catalog"
+done
+log "ready"

@@ -1,0 +1,26 @@
+"""gunicorn settings for the web service, read from the environment.
+
+Run (from the repository root, or /app in the image):
+    gunicorn -c services/web/gunicorn.conf.py 'bookshelf:create_app()'
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = timeout
+
+# Logs go to stdout/stderr ("-"), where compose and the local launcher collect them.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# gunicorn >= 25.1 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
+# by default ("Control" settings), so a second instance on the same machine collides
+# with the first. We do not use gunicornc: disable it, unless a per-instance path is set.
+control_socket_path = os.environ.get("GUNICORN_CONTROL_SOCKET")
+if control_socket_path:
+    control_socket = control_socket_path
+else:
+    control_socket_disable = True

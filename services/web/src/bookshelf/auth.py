@@ -1,0 +1,73 @@
+"""Sign-up, log-in, log-out and the account page (API token)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from bookshelf import accounts, tokens
+from bookshelf.forms import ConfirmForm, LoginForm, RegisterForm
+from bookshelf.i18n import safe_next
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("books.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.name.data, form.email.data, form.password.data, str(get_locale())
+            )
+        except accounts.EmailTaken:
+            form.email.errors = [_("An account with this email already exists. Log in instead.")]
+        else:
+            login_user(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            return redirect(url_for("books.index"))
+    status = 422 if form.errors else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            return redirect(safe_next(form.next.data, url_for("books.index")))
+        flash(_("Wrong email or password."), "error")
+        return render_template("auth/login.html", form=form), 422
+    return render_template("auth/login.html", form=form), (422 if form.errors else 200)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    return render_template("auth/account.html", form=ConfirmForm(), new_token=None)
+
+
+@bp.post("/account/token")
+@login_required
+def regenerate_token() -> str | Response:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.account"))
+    token = tokens.regenerate(current_user)
+    # Rendered in this response only: the token is not stored in clear anywhere.
+    return render_template("auth/account.html", form=form, new_token=token)

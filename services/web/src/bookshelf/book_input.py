@@ -1,0 +1,109 @@
+"""The rules for a book's fields, shared by the HTML form and the JSON API.
+
+`validate_book` takes raw values (form strings or decoded JSON) and returns either
+clean values or one message per invalid field; nothing is stored on failure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+
+from bookshelf import isbn
+from bookshelf.models import AUTHOR_MAX, NOTES_MAX, TITLE_MAX
+
+FIELDS = ("title", "author", "isbn", "year", "notes")
+YEAR_MIN = 1
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,9}$")
+# Notes may span lines; every other control character (NUL included) is refused.
+NOTES_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+@dataclass(frozen=True)
+class BookInput:
+    title: str
+    author: str
+    isbn: str | None
+    year: int | None
+    notes: str | None
+
+
+def year_max() -> int:
+    return datetime.now(UTC).year + 1
+
+
+def has_control_chars(value: str, allowed: set[str] | None = None) -> bool:
+    allowed = allowed or set()
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+
+
+def check_line(value: Any, max_len: int) -> tuple[str | None, str | None]:
+    """A required single line of text (title, author, a user's name)."""
+    if value is None or value == "":
+        return None, _("This field is required.")
+    if not isinstance(value, str):
+        return None, _("Must be text.")
+    if has_control_chars(value):
+        return None, _("Must not contain line breaks or control characters.")
+    clean = value.strip()
+    if not clean:
+        return None, _("This field is required.")
+    if len(clean) > max_len:
+        return None, _("Must be at most %(max)d characters.", max=max_len)
+    return clean, None
+
+
+def check_isbn(value: Any) -> tuple[str | None, str | None]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if not isinstance(value, str):
+        return None, _("Must be text.")
+    parsed = isbn.parse(value)
+    if parsed is None:
+        return None, _("Not a valid ISBN-10 or ISBN-13 (check the digits).")
+    return parsed, None
+
+
+def check_year(value: Any) -> tuple[int | None, str | None]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, _("Must be a whole number.")
+    if not YEAR_MIN <= value <= year_max():
+        return None, _("Must be between %(low)d and %(high)d.", low=YEAR_MIN, high=year_max())
+    return value, None
+
+
+def check_notes(value: Any) -> tuple[str | None, str | None]:
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str):
+        return None, _("Must be text.")
+    if has_control_chars(value, NOTES_ALLOWED_CONTROLS):
+        return None, _("Must not contain control characters.")
+    if len(value) > NOTES_MAX:
+        return None, _("Must be at most %(max)d characters.", max=NOTES_MAX)
+    return value.strip() or None, None
+
+
+def validate_book(data: Mapping[str, Any]) -> tuple[BookInput | None, dict[str, str]]:
+    checked = {
+        "title": check_line(data.get("title"), TITLE_MAX),
+        "author": check_line(data.get("author"), AUTHOR_MAX),
+        "isbn": check_isbn(data.get("isbn")),
+        "year": check_year(data.get("year")),
+        "notes": check_notes(data.get("notes")),
+    }
+    errors = {name: error for name, (_value, error) in checked.items() if error}
+    if errors:
+        return None, errors
+    values = {name: value for name, (value, _error) in checked.items()}
+    return BookInput(**values), {}

@@ -1,0 +1,75 @@
+"""The library pages: list, add, view, delete (with a confirm page that needs no JS)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from bookshelf import notifications, outbox, queries
+from bookshelf.forms import BookForm, ConfirmForm
+from bookshelf.models import Book, EmailEvent
+
+bp = Blueprint("books", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every page here belongs to the logged-in user."""
+
+
+def _owned_or_404(book_id: int) -> Book:
+    book = queries.owned_book(current_user.id, book_id)
+    if book is None:
+        abort(404)
+    return book
+
+
+def _notify(event: EmailEvent) -> None:
+    """Hand the committed event to the queue; say so when it could not be queued yet."""
+    if not notifications.dispatch(event):
+        flash(
+            _(
+                "The confirmation email could not be queued yet; "
+                "you can retry it from the notifications page."
+            ),
+            "warning",
+        )
+
+
+@bp.get("/")
+def index() -> str:
+    page = request.args.get("page", 1, type=int)
+    books = queries.book_page(current_user.id, max(page, 1), current_app.config["BOOKS_PER_PAGE"])
+    return render_template("books/index.html", books=books)
+
+
+@bp.route("/books/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    form = BookForm()
+    if form.validate_on_submit() and form.cleaned is not None:
+        book, event = outbox.add_book(current_user, form.cleaned)
+        flash(_("“%(title)s” was added to your library.", title=book.title), "success")
+        _notify(event)
+        return redirect(url_for("books.detail", book_id=book.id))
+    return render_template("books/new.html", form=form), (422 if form.errors else 200)
+
+
+@bp.get("/books/<int:book_id>")
+def detail(book_id: int) -> str:
+    return render_template("books/detail.html", book=_owned_or_404(book_id))
+
+
+@bp.route("/books/<int:book_id>/delete", methods=["GET", "POST"])
+def delete(book_id: int) -> Response | str:
+    book = _owned_or_404(book_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = book.title
+        event = outbox.delete_book(current_user, book)
+        flash(_("“%(title)s” was deleted.", title=title), "success")
+        _notify(event)
+        return redirect(url_for("books.index"))
+    return render_template("books/confirm_delete.html", book=book, form=form)

@@ -1,0 +1,92 @@
+"""Settings from the environment (and `.env`, through python-dotenv).
+
+A required setting that is missing stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dotenv import find_dotenv, load_dotenv
+
+ONE_MIB = 1024 * 1024
+REQUIRED = {
+    "SECRET_KEY": "SECRET_KEY",
+    "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+}
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}.") from None
+
+
+def database_uri(url: str | None) -> str | None:
+    """Accept the `postgres://` spelling some hosts hand out; SQLAlchemy needs a dialect."""
+    if url and url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgres://")
+    if url and url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url or None
+
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    secure = _flag(environ.get("SESSION_COOKIE_SECURE"))
+    return {
+        "SECRET_KEY": environ.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_uri(environ.get("DATABASE_URL")),
+        # Optional until the worker issue wires Celery; the result backend defaults to it.
+        "CELERY_BROKER_URL": environ.get("CELERY_BROKER_URL") or None,
+        "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND")
+        or environ.get("CELERY_BROKER_URL")
+        or None,
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", ONE_MIB),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+    }
+
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "SQLALCHEMY_ENGINE_OPTIONS": {
+        "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": 5},
+    },
+    "BABEL_DEFAULT_LOCALE": "es",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "LANGUAGES": ("es", "en"),
+    "BOOKS_PER_PAGE": 20,
+    "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+}
+
+
+def load_settings(test_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then `test_config`; fail on a missing requirement."""
+    load_dotenv(find_dotenv(usecwd=True))
+    settings = {**DEFAULTS, **settings_from_env(os.environ), **(test_config or {})}
+    missing = [env for key, env in REQUIRED.items() if not settings.get(key)]
+    if missing:
+        raise ConfigError(
+            f"Missing required setting(s): {', '.join(missing)}. "
+            "Set them in the environment or in .env (see .env.example)."
+        )
+    return settings

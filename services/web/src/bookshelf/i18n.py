@@ -1,0 +1,54 @@
+"""Language choice: an explicit switch (session, then the user's stored preference),
+then Accept-Language, then Spanish."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from bookshelf.extensions import db
+from bookshelf.forms import ConfirmForm
+
+bp = Blueprint("i18n", __name__)
+
+
+def languages() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in languages():
+        return str(chosen)
+    if current_user.is_authenticated and current_user.locale in languages():
+        return str(current_user.locale)
+    matched = request.accept_languages.best_match(languages())
+    return matched or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only a local path: never redirect to another host."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target:
+        return fallback
+    return target
+
+
+@bp.post("/locale/<code>")
+def switch(code: str) -> Response:
+    if code not in languages():
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    session["locale"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("books.index")))

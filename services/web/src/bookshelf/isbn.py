@@ -1,0 +1,33 @@
+"""ISBN-10 and ISBN-13: normalisation and checksum. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+_SEPARATORS = re.compile(r"[\s-]+")
+_ISBN10 = re.compile(r"^\d{9}[\dX]$")
+_ISBN13 = re.compile(r"^\d{13}$")
+
+
+def normalize(raw: str) -> str:
+    """Drop hyphens and spaces, upper-case a final x: '0-306-40615-2' -> '0306406152'."""
+    return _SEPARATORS.sub("", raw).upper()
+
+
+def isbn10_ok(digits: str) -> bool:
+    if not _ISBN10.match(digits):
+        return False
+    values = [10 if ch == "X" else int(ch) for ch in digits]
+    return sum((10 - i) * v for i, v in enumerate(values)) % 11 == 0
+
+
+def isbn13_ok(digits: str) -> bool:
+    if not _ISBN13.match(digits):
+        return False
+    return sum(int(ch) * (1 if i % 2 == 0 else 3) for i, ch in enumerate(digits)) % 10 == 0
+
+
+def parse(raw: str) -> str | None:
+    """The normalised ISBN, or None when it is neither a valid ISBN-10 nor ISBN-13."""
+    digits = normalize(raw)
+    return digits if isbn10_ok(digits) or isbn13_ok(digits) else None

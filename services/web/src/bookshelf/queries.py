@@ -1,0 +1,42 @@
+"""Reads of a user's data. Every query filters by owner: (id, owner_id)."""
+
+from __future__ import annotations
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+
+from bookshelf.extensions import db
+from bookshelf.models import Book, EmailEvent
+
+PG_INT_MAX = 2**31 - 1
+
+
+def owned_book(owner_id: int, book_id: int) -> Book | None:
+    if not 0 < book_id <= PG_INT_MAX:
+        return None
+    return db.session.scalar(select(Book).where(Book.id == book_id, Book.owner_id == owner_id))
+
+
+def book_page(owner_id: int, page: int, per_page: int) -> Pagination:
+    """The owner's books by title (case-insensitive), then author, then id."""
+    query = (
+        select(Book)
+        .where(Book.owner_id == owner_id)
+        .order_by(func.lower(Book.title), func.lower(Book.author), Book.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def owned_event(owner_id: int, event_id: str) -> EmailEvent | None:
+    return db.session.scalar(
+        select(EmailEvent).where(EmailEvent.id == event_id, EmailEvent.owner_id == owner_id)
+    )
+
+
+def event_page(owner_id: int, page: int, per_page: int) -> Pagination:
+    query = (
+        select(EmailEvent)
+        .where(EmailEvent.owner_id == owner_id)
+        .order_by(EmailEvent.created_at.desc(), EmailEvent.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)

@@ -1,0 +1,54 @@
+"""The worker's app factory: a minimal Flask app that only carries Flask-Mail and
+Flask-Babel, and the Celery app bound to it (Flask docs, "Background Tasks with
+Celery", celery_init_app).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from bookshelf_tasks.celery_config import celery_settings
+from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
+from bookshelf_worker.config import WorkerSettings
+from bookshelf_worker.extensions import babel, mail
+
+log = logging.getLogger(__name__)
+
+
+def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
+    class FlaskTask(Task):
+        """Runs every task inside the Flask app context Flask-Mail and Babel need."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(celery_settings(settings.broker_url, settings.result_backend))
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def create_app(settings: WorkerSettings | None = None) -> Flask:
+    settings = settings or WorkerSettings.from_env()
+    # Named after this package so that templates/ and translations/ are found in it.
+    app = Flask("bookshelf_worker")
+    app.config.update(settings.flask_config())
+    mail.init_app(app)
+    babel.init_app(app)
+    celery_init_app(app, settings)
+    log.info(
+        "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss",
+        settings.mail_server,
+        settings.mail_port,
+        settings.mail_use_tls,
+        settings.mail_use_ssl,
+        settings.mail_username or "-",
+        settings.mail_timeout,
+    )
+    return app

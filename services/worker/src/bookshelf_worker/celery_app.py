@@ -1,0 +1,46 @@
+"""The worker's Celery app, as the command line loads it:
+
+    celery -A bookshelf_worker.celery_app:celery_app worker -Q email --loglevel INFO
+
+Importing this module builds the app from the environment; tests use app.create_app.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutdown
+
+from bookshelf_worker.app import create_app
+from bookshelf_worker.config import ConfigError
+
+
+def _ready_file() -> Path | None:
+    path = os.environ.get("CELERY_WORKER_READY_FILE", "").strip()
+    return Path(path) if path else None
+
+
+@worker_ready.connect
+def _mark_ready(**_: Any) -> None:
+    """Readiness for the local launcher and the container healthcheck."""
+    path = _ready_file()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{os.getpid()}\n")
+
+
+@worker_shutdown.connect
+def _unmark_ready(**_: Any) -> None:
+    path = _ready_file()
+    if path:
+        path.unlink(missing_ok=True)
+
+
+try:
+    flask_app = create_app()
+except ConfigError as error:
+    # Celery would bury this in "Unable to load celery application" and a traceback.
+    raise SystemExit(f"bookshelf-worker cannot start: {error}") from None
+celery_app = flask_app.extensions["celery"]

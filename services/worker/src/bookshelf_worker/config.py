@@ -1,0 +1,97 @@
+"""Worker settings from the environment (and a `.env` file, which never overrides it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dotenv import find_dotenv, load_dotenv
+
+REQUIRED = ("CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
+DEFAULT_MAIL_TIMEOUT = 10.0
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """The worker cannot start: the message says which settings to fix."""
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type[Any]) -> Any:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    broker_url: str
+    result_backend: str | None
+    mail_server: str
+    mail_default_sender: str
+    mail_port: int = 25
+    mail_username: str | None = None
+    mail_password: str | None = field(default=None, repr=False)  # never logged
+    mail_use_tls: bool = False
+    mail_use_ssl: bool = False
+    mail_timeout: float = DEFAULT_MAIL_TIMEOUT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
+        if environ is None:
+            load_dotenv(find_dotenv(usecwd=True))
+            environ = os.environ
+        env = {key: value for key, value in environ.items() if key.startswith(("MAIL_", "CELERY_"))}
+        missing = [name for name in REQUIRED if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigError(
+                f"missing required setting(s): {', '.join(missing)}. "
+                "Set them in the environment or in .env (see .env.example)."
+            )
+        settings = cls(
+            broker_url=env["CELERY_BROKER_URL"].strip(),
+            result_backend=env.get("CELERY_RESULT_BACKEND", "").strip() or None,
+            mail_server=env["MAIL_SERVER"].strip(),
+            mail_default_sender=env["MAIL_DEFAULT_SENDER"].strip(),
+            mail_port=_number(env, "MAIL_PORT", 25, int),
+            mail_username=env.get("MAIL_USERNAME") or None,
+            mail_password=env.get("MAIL_PASSWORD") or None,
+            mail_use_tls=_boolean(env, "MAIL_USE_TLS"),
+            mail_use_ssl=_boolean(env, "MAIL_USE_SSL"),
+            mail_timeout=_number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
+        )
+        if settings.mail_use_tls and settings.mail_use_ssl:
+            raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other; set one")
+        return settings
+
+    def flask_config(self) -> dict[str, Any]:
+        return {
+            "MAIL_SERVER": self.mail_server,
+            "MAIL_PORT": self.mail_port,
+            "MAIL_USERNAME": self.mail_username,
+            "MAIL_PASSWORD": self.mail_password,
+            "MAIL_USE_TLS": self.mail_use_tls,
+            "MAIL_USE_SSL": self.mail_use_ssl,
+            "MAIL_DEFAULT_SENDER": self.mail_default_sender,
+            "MAIL_TIMEOUT": self.mail_timeout,
+            "BABEL_DEFAULT_LOCALE": "es",
+            "BABEL_DEFAULT_TIMEZONE": "UTC",
+        }

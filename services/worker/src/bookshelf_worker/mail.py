@@ -1,0 +1,75 @@
+"""Flask-Mail with an SMTP timeout, and the Message for one BookEvent.
+
+Flask-Mail 0.10 opens `smtplib.SMTP(server, port)` without a timeout, so a server
+that accepts the connection and then says nothing blocks the worker process for
+ever. TimeoutMail passes MAIL_TIMEOUT to smtplib, which applies it to the connect
+and to every read and write on the socket.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from types import TracebackType
+
+from flask import current_app
+from flask_mail import Connection, Mail, Message
+
+from bookshelf_tasks import BookEvent
+from bookshelf_worker.rendering import RenderedEmail
+
+
+class TimeoutConnection(Connection):
+    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+        timeout = float(current_app.config["MAIL_TIMEOUT"])
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=timeout)
+        try:
+            if self.mail.use_tls:
+                host.starttls()
+            if self.mail.username and self.mail.password:
+                host.login(self.mail.username, self.mail.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.host is None:
+            return
+        if exc_type is not None:
+            # After a failure the server may be gone or hung: a polite QUIT would
+            # wait another MAIL_TIMEOUT, or raise and hide the real error.
+            self.host.close()
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()  # the message was accepted; a lost QUIT changes nothing
+
+
+class TimeoutMail(Mail):
+    def connect(self) -> Connection:
+        return TimeoutConnection(current_app.extensions["mail"])
+
+
+def message_id_for(event_id: str) -> str:
+    """Stable across retries and redeliveries, so that a duplicate can be recognised."""
+    return f"<{event_id}@bookshelf>"
+
+
+def build_message(event: BookEvent, email: RenderedEmail) -> Message:
+    message = Message(
+        subject=email.subject,
+        recipients=[(event.user_name, event.user_email)],
+        body=email.text,
+        html=email.html,
+        # RFC 3834: tells auto-responders not to answer a confirmation email.
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.msgId = message_id_for(event.event_id)
+    return message

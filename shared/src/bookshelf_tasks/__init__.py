@@ -1,0 +1,21 @@
+"""Bookshelf's task contract, shared by the web app (producer) and the worker (consumer).
+
+Depends on Celery only: never on Flask, never on either service.
+"""
+
+from bookshelf_tasks.names import BOOK_ADDED, BOOK_DELETED, EMAIL_QUEUE, TASK_NAMES, task_name_for
+from bookshelf_tasks.payloads import BookEvent, PayloadError
+from bookshelf_tasks.signatures import book_added_signature, book_deleted_signature, signature_for
+
+__all__ = [
+    "BOOK_ADDED",
+    "BOOK_DELETED",
+    "EMAIL_QUEUE",
+    "TASK_NAMES",
+    "BookEvent",
+    "PayloadError",
+    "book_added_signature",
+    "book_deleted_signature",
+    "signature_for",
+    "task_name_for",
+]

@@ -1,0 +1,26 @@
+"""Task names and the queue they travel on.
+
+Names are explicit and namespaced (Celery docs, "Tasks > Names"): the web app sends
+by name and never imports the worker, so these strings are the whole contract.
+"""
+
+from typing import Final, Literal
+
+EMAIL_QUEUE: Final = "email"
+
+BOOK_ADDED: Final = "bookshelf.email.book_added"
+BOOK_DELETED: Final = "bookshelf.email.book_deleted"
+
+TASK_NAMES: Final[tuple[str, ...]] = (BOOK_ADDED, BOOK_DELETED)
+
+EventKind = Literal["added", "deleted"]
+
+_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
+
+
+def task_name_for(kind: str) -> str:
+    """The task that sends the email for a BookEvent of `kind`."""
+    try:
+        return _NAME_BY_KIND[kind]
+    except KeyError:
+        raise ValueError(f"no email task for event kind {kind!r}") from None

@@ -1,0 +1,125 @@
+"""A user of the app over HTTP, through nginx: forms for the HTML side, a token for the API."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from tests.e2e.html_forms import find_form
+
+TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
+BOOK_PAGE = re.compile(r"/books/(\d+)$")
+
+
+def unique_email(label: str = "reader") -> str:
+    return f"e2e-{label}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@dataclass
+class Account:
+    name: str
+    email: str
+    password: str
+
+    @classmethod
+    def new(cls, label: str = "reader") -> Account:
+        return cls(f"Lectora {label}", unique_email(label), "contraseña-larga-123")
+
+
+class BookshelfUser:
+    """One browser-like session: cookies, CSRF tokens read from each form."""
+
+    def __init__(self, base_url: str, account: Account | None = None, language: str = "es") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account = account or Account.new()
+        self.http = requests.Session()
+        # Registration stores the negotiated language as the user's email locale.
+        self.http.headers["Accept-Language"] = language
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def get(self, path: str) -> requests.Response:
+        page = self.http.get(self.url(path), timeout=10)
+        page.raise_for_status()
+        return page
+
+    def submit(
+        self, path: str, having: str, action_contains: str = "", **values: str
+    ) -> requests.Response:
+        """Load `path`, fill the form that has field `having`, post it like a browser."""
+        page = self.get(path)
+        form = find_form(page.text, page.url, having=having, action_contains=action_contains)
+        return self.http.post(form.action, data=form.filled(**values), timeout=10)
+
+    # --- accounts ---------------------------------------------------------
+    def register(self) -> requests.Response:
+        done = self.submit(
+            "/auth/register",
+            "password",
+            name=self.account.name,
+            email=self.account.email,
+            password=self.account.password,
+        )
+        assert done.ok and "/auth/register" not in done.url, done.text[:2000]
+        return done
+
+    def login(self) -> requests.Response:
+        done = self.submit(
+            "/auth/login", "password", email=self.account.email, password=self.account.password
+        )
+        assert done.ok and "/auth/login" not in done.url, done.text[:2000]
+        return done
+
+    def logout(self) -> None:
+        self.submit("/auth/account", "csrf_token", action_contains="/logout").raise_for_status()
+
+    def api_token(self) -> str:
+        """Generate a token on the account page and read it off the page, as a person would."""
+        shown = self.submit("/auth/account", "csrf_token", action_contains="/token")
+        shown.raise_for_status()
+        found = TOKEN_PATTERN.search(shown.text)
+        assert found, "the account page did not show a new API token"
+        return found.group(0)
+
+    # --- books (HTML) ---------------------------------------------------
+    def add_book_form(self, **fields: str) -> requests.Response:
+        """Post the add-book form. Accepted: a redirect to the book's page (followed)."""
+        return self.submit("/books/new", "title", **fields)
+
+    def add_book(self, **fields: str) -> int:
+        """Add a book that must be accepted; return its id."""
+        done = self.add_book_form(**fields)
+        found = BOOK_PAGE.search(done.url)
+        assert done.ok and done.history and found, f"not added: {done.status_code} {done.url}"
+        return int(found.group(1))
+
+    def delete_book(self, book_id: int) -> requests.Response:
+        """Confirm on the delete page (no JS needed), like the browser does."""
+        done = self.submit(f"/books/{book_id}/delete", "csrf_token")
+        assert done.ok and done.history, f"not deleted: {done.status_code} {done.url}"
+        return done
+
+    # --- books (JSON API) -------------------------------------------------
+    def api(self, token: str) -> BookshelfApi:
+        return BookshelfApi(self.base_url, token)
+
+
+class BookshelfApi:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def add_book(self, **fields: Any) -> requests.Response:
+        return self.http.post(f"{self.base_url}/api/v1/books", json=fields, timeout=10)
+
+    def delete_book(self, book_id: int) -> requests.Response:
+        return self.http.delete(f"{self.base_url}/api/v1/books/{book_id}", timeout=10)
+
+    def list_books(self) -> requests.Response:
+        return self.http.get(f"{self.base_url}/api/v1/books", timeout=10)

@@ -1,0 +1,58 @@
+"""The e2e suite: one stack for the whole session, every test marked `e2e`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.mailhog import MailHogClient
+from tests.e2e import figures
+from tests.e2e.bookshelf_client import BookshelfUser
+from tests.e2e.stack_modes import StackUrls, running_stack
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # This hook sees every collected item, not only this folder's.
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not figures.FIGURES:
+        return
+    terminalreporter.section("e2e figures")
+    for name, value in sorted(figures.FIGURES.items()):
+        terminalreporter.write_line(f"{name}: {value}")
+    saved = figures.save()
+    terminalreporter.write_line(f"(saved to {saved})")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackUrls]:
+    with running_stack() as urls:
+        figures.record("stack_mode", urls.mode)
+        if urls.cold_start_seconds is not None:
+            figures.record("cold_start_seconds", round(urls.cold_start_seconds, 2))
+        if urls.timings:
+            figures.record(
+                "cold_start_steps_seconds", {k: round(v, 2) for k, v in urls.timings.items()}
+            )
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def mailhog(stack: StackUrls) -> MailHogClient:
+    return MailHogClient(stack.mailhog_api_url)
+
+
+@pytest.fixture
+def user(stack: StackUrls) -> BookshelfUser:
+    """A freshly registered, logged-in user with a unique email address."""
+    reader = BookshelfUser(stack.base_url)
+    reader.register()
+    return reader

@@ -1,0 +1,127 @@
+"""Where the e2e tests find the stack: E2E_STACK=auto|local|docker.
+
+- local:  devstack.stack.LocalStack, every service a local process on free ports.
+- docker: testcontainers' DockerCompose on compose.yaml (nginx on 8080, MailHog on 8025).
+- E2E_BASE_URL + E2E_MAILHOG_URL set (and E2E_STACK is not `local`): attach to that
+          already-running stack, start and stop nothing.
+- auto:   docker when a Docker engine answers `docker info`, else local.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack.process import StackError, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+MODES = ("auto", "local", "docker")
+DOCKER_APP_URL = "http://localhost:8080"
+DOCKER_MAILHOG_URL = "http://localhost:8025"
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    base_url: str  # the app, through nginx
+    mailhog_api_url: str
+    mailhog_ui_url: str
+    mode: str
+    cold_start_seconds: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        done = subprocess.run(["docker", "info"], capture_output=True, timeout=15, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def chosen_mode(environ: Mapping[str, str]) -> str:
+    mode = environ.get("E2E_STACK", "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        raise StackError(f"E2E_STACK must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "auto":
+        return "docker" if docker_engine_answers() else "local"
+    return mode
+
+
+@contextmanager
+def local_stack() -> Iterator[StackUrls]:
+    from devstack.stack import LocalStack
+
+    with LocalStack() as stack:
+        yield StackUrls(
+            base_url=stack.base_url,
+            mailhog_api_url=stack.mailhog_api_url,
+            mailhog_ui_url=stack.mailhog_ui_url,
+            mode="local",
+            cold_start_seconds=stack.cold_start_seconds,
+            timings=dict(stack.timings),
+        )
+
+
+def wait_for_http(name: str, url: str, timeout: float) -> None:
+    if not wait_until(lambda: requests.get(url, timeout=2).ok, timeout, interval=0.5):
+        raise StackError(f"{name} did not answer at {url} within {timeout:.0f}s")
+
+
+@contextmanager
+def attached_stack(base_url: str, mailhog_url: str) -> Iterator[StackUrls]:
+    base_url, mailhog_url = base_url.rstrip("/"), mailhog_url.rstrip("/")
+    wait_for_http("web (via nginx)", f"{base_url}/healthz", timeout=60)
+    wait_for_http("mailhog", f"{mailhog_url}/api/v2/messages?limit=1", timeout=30)
+    yield StackUrls(base_url, mailhog_url, f"{mailhog_url}/", mode="attached")
+
+
+@contextmanager
+def docker_stack() -> Iterator[StackUrls]:
+    from testcontainers.compose import DockerCompose
+
+    compose = DockerCompose(context=REPO, compose_file_name="compose.yaml", build=True, wait=True)
+    began = time.perf_counter()
+    compose.start()
+    try:
+        try:
+            wait_for_http("web (via nginx)", f"{DOCKER_APP_URL}/healthz", timeout=120)
+            wait_for_http("mailhog", f"{DOCKER_MAILHOG_URL}/api/v2/messages?limit=1", 60)
+        except StackError as exc:
+            stdout, stderr = compose.get_logs()
+            raise StackError(
+                f"{exc}\n--- compose logs ---\n{stdout[-4000:]}{stderr[-4000:]}"
+            ) from exc
+        yield StackUrls(
+            DOCKER_APP_URL,
+            DOCKER_MAILHOG_URL,
+            f"{DOCKER_MAILHOG_URL}/",
+            mode="docker",
+            cold_start_seconds=time.perf_counter() - began,
+        )
+    finally:
+        compose.stop()
+
+
+@contextmanager
+def running_stack(environ: Mapping[str, str] | None = None) -> Iterator[StackUrls]:
+    environ = os.environ if environ is None else environ
+    attach = bool(environ.get("E2E_BASE_URL") and environ.get("E2E_MAILHOG_URL"))
+    if attach and environ.get("E2E_STACK", "auto").strip().lower() != "local":
+        with attached_stack(environ["E2E_BASE_URL"], environ["E2E_MAILHOG_URL"]) as urls:
+            yield urls
+    elif chosen_mode(environ) == "local":
+        with local_stack() as urls:
+            yield urls
+    else:
+        with docker_stack() as urls:
+            yield urls

@@ -1,0 +1,67 @@
+"""A burst of 50 adds by one user: exactly 50 emails, distinct Message-IDs, and how long
+each email took from the 201 to being visible in MailHog."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+from devstack.mailhog import Email, MailHogClient
+from tests.e2e import figures
+from tests.e2e.bookshelf_client import BookshelfUser
+
+BURST = 50
+RFC3339 = re.compile(r"^(?P<base>[^.]+?)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$")
+
+
+def mailhog_created(email: Email) -> datetime:
+    """MailHog's `Created`: RFC 3339 with nanoseconds, trailing zeros trimmed."""
+    found = RFC3339.match(str(email.raw["Created"]))
+    assert found, email.raw["Created"]
+    fraction = (found["fraction"] or "").ljust(6, "0")[:6]
+    zone = "+00:00" if found["zone"] == "Z" else found["zone"]
+    return datetime.fromisoformat(f"{found['base']}.{fraction}{zone}")
+
+
+def test_burst_of_50_adds_delivers_50_distinct_emails(
+    user: BookshelfUser, mailhog: MailHogClient
+) -> None:
+    api = user.api(user.api_token())
+    api.list_books().raise_for_status()  # warm the connection before timing
+    run = uuid.uuid4().hex[:6]
+    answered_at: dict[str, datetime] = {}
+
+    began = time.perf_counter()
+    for n in range(BURST):
+        title = f"Ráfaga {run} nº{n:02d}"
+        created = api.add_book(title=title, author="Autora Rápida")
+        answered_at[title] = datetime.now(UTC)
+        assert created.status_code == 201, created.text
+    burst_seconds = time.perf_counter() - began
+
+    emails = mailhog.wait_for(user.account.email, BURST, timeout=60)
+    delivered_seconds = time.perf_counter() - began
+
+    assert len(emails) == BURST
+    assert len({e.message_id for e in emails}) == BURST
+    assert all(e.message_id for e in emails)
+    latencies_ms: list[float] = []
+    for email in emails:
+        (title,) = [t for t in answered_at if t in email.subject]
+        visible_after = mailhog_created(email) - answered_at.pop(title)
+        latencies_ms.append(visible_after.total_seconds() * 1000)
+    assert not answered_at, f"no email for {sorted(answered_at)}"
+
+    figures.record(
+        "burst_response_to_email_visible_ms",
+        {
+            "adds": BURST,
+            "p50": round(figures.percentile(latencies_ms, 0.50), 1),
+            "p99": round(figures.percentile(latencies_ms, 0.99), 1),
+            "max": round(max(latencies_ms), 1),
+            "burst_seconds": round(burst_seconds, 2),
+            "all_delivered_seconds": round(delivered_seconds, 2),
+        },
+    )

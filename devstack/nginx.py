@@ -1,0 +1,140 @@
+"""nginx as a local process, running the image's own config template.
+
+services/nginx/nginx.conf.template is the only nginx config. The image renders it with
+envsubst; here the same five tokens are replaced in Python, and a token left over is an
+error rather than a config nginx would half-understand.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from devstack.ports import free_port
+from devstack.process import ManagedProcess, StackError
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "services" / "nginx" / "nginx.conf.template"
+STATIC_ROOT = REPO / "services" / "web" / "src" / "bookshelf" / "static"
+TEMPLATE_VARIABLES = (
+    "NGINX_LISTEN",
+    "WEB_UPSTREAM",
+    "STATIC_ROOT",
+    "NGINX_RUNTIME_DIR",
+    "HSTS_MAX_AGE",
+)
+_TOKEN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def nginx_binary() -> str:
+    # /usr/sbin is not on every PATH (e.g. a non-login shell of a plain user).
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if not found:
+        raise StackError("nginx is not installed: run `make bootstrap` (installs nginx-light).")
+    return found
+
+
+def render_config(values: Mapping[str, str], template: str | None = None) -> str:
+    """The template with exactly the five tokens replaced; anything else braced is an error."""
+    if set(values) != set(TEMPLATE_VARIABLES):
+        raise StackError(f"nginx template needs exactly {TEMPLATE_VARIABLES}, got {sorted(values)}")
+    if not values["STATIC_ROOT"].endswith("/"):
+        raise StackError(f"STATIC_ROOT must end with '/': {values['STATIC_ROOT']!r}")
+    text = TEMPLATE.read_text() if template is None else template
+    for name, value in values.items():
+        text = text.replace("${" + name + "}", value)
+    leftover = sorted(set(_TOKEN.findall(text)))
+    if leftover:
+        raise StackError(f"nginx template has tokens nobody substitutes: {leftover}")
+    return text
+
+
+def make_traversable(path: Path) -> None:
+    """As root, nginx's workers run as `nobody`: they must be able to reach `path`.
+
+    Adds only o+x (search, not listing) to ancestors that lack it, e.g. pytest's 0700 dirs.
+    """
+    for folder in [path, *path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
+class NginxServer:
+    """nginx in the foreground on a free port, proxying to `upstream` (host:port)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        upstream: str,
+        static_root: Path | str = STATIC_ROOT,
+        hsts_max_age: int = 0,
+    ) -> None:
+        self.port = free_port()
+        self.runtime_dir = Path(workdir).resolve() / "nginx"
+        self.config_path = self.runtime_dir / "nginx.conf"
+        static = str(Path(static_root).resolve())
+        self.values = {
+            "NGINX_LISTEN": f"127.0.0.1:{self.port}",
+            "WEB_UPSTREAM": upstream,
+            "STATIC_ROOT": static.rstrip("/") + "/",
+            "NGINX_RUNTIME_DIR": str(self.runtime_dir),
+            "HSTS_MAX_AGE": str(hsts_max_age),
+        }
+        dir_args = ["-p", str(self.runtime_dir), "-c", str(self.config_path)]
+        self.base_args = [nginx_binary(), *dir_args, "-e", str(self.runtime_dir / "error.log")]
+        # nginx writes nothing to stdout; sharing error.log (both append) puts its
+        # start-up errors into the StackError that ManagedProcess raises.
+        self.process = ManagedProcess(
+            "nginx", [*self.base_args, "-g", "daemon off;"], self.error_log
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def error_log(self) -> Path:
+        return self.runtime_dir / "error.log"
+
+    def write_config(self) -> Path:
+        """Render the template into a 0755 runtime dir that nginx's workers can use."""
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        self.runtime_dir.chmod(0o755)
+        if os.geteuid() == 0:
+            make_traversable(self.runtime_dir)
+        self.config_path.write_text(render_config(self.values))
+        return self.config_path
+
+    def check_config(self) -> str:
+        """`nginx -t` on the rendered file; raises StackError with nginx's words if it fails."""
+        self.write_config()
+        done = subprocess.run([*self.base_args, "-t"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StackError(f"nginx -t rejected {self.config_path}:\n{done.stderr}")
+        return done.stderr
+
+    def _healthy(self) -> bool:
+        with urllib.request.urlopen(f"{self.base_url}/nginx-health", timeout=1) as reply:  # noqa: S310
+            return reply.status == 200
+
+    def start(self) -> NginxServer:
+        self.write_config()
+        self.process.start()
+        self.process.wait_ready(self._healthy, timeout=15)
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def __enter__(self) -> NginxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

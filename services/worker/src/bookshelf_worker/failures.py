@@ -29,12 +29,16 @@ class SendFailure:
 
 
 class EmailFailed(Exception):
-    """Raised by a task whose email will not be sent; its state becomes FAILURE."""
+    """Raised by a task whose email will not be sent; its state becomes FAILURE.
 
-    def __init__(self, failure: SendFailure) -> None:
+    Its only argument is the message: Celery stores exceptions as JSON (type, module,
+    args) and rebuilds them with `EmailFailed(*args)` when the state is read.
+    """
+
+    @classmethod
+    def of(cls, failure: SendFailure) -> EmailFailed:
         code = f"{failure.code} " if failure.code is not None else ""
-        super().__init__(f"{failure.kind} failure: {code}{failure.reason}")
-        self.failure = failure
+        return cls(f"{failure.kind} failure: {code}{failure.reason}")
 
 
 def _by_code(code: int, reason: str) -> SendFailure:

@@ -43,7 +43,7 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
             log_email(logging.WARNING, "retrying", **ids, **details, countdown=f"{countdown:.1f}")
             raise task.retry(exc=exc, countdown=countdown, max_retries=EMAIL_MAX_RETRIES) from exc
         log_email(logging.ERROR, "failed", **ids, **details)
-        raise EmailFailed(failure) from exc
+        raise EmailFailed.of(failure) from exc
     log_email(logging.INFO, "sent", **ids)
     return "sent"
 

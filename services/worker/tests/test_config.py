@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bookshelf_worker.config import ConfigError, WorkerSettings
+
+BASE = {
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "MAIL_SERVER": "smtp.example.com",
+    "MAIL_DEFAULT_SENDER": "Bookshelf <no-reply@example.com>",
+}
+
+
+def test_defaults_and_parsing() -> None:
+    settings = WorkerSettings.from_env(
+        {
+            **BASE,
+            "MAIL_PORT": "2525",
+            "MAIL_USE_TLS": "true",
+            "MAIL_TIMEOUT": "2.5",
+            "MAIL_USERNAME": "bookshelf",
+            "MAIL_PASSWORD": "s3cret-value",
+        }
+    )
+    assert (settings.mail_port, settings.mail_use_tls, settings.mail_use_ssl) == (2525, True, False)
+    assert settings.mail_timeout == 2.5
+    assert settings.result_backend is None
+    assert "s3cret-value" not in repr(settings)
+    assert WorkerSettings.from_env(BASE).mail_timeout == 10.0
+
+
+@pytest.mark.parametrize("missing", sorted(BASE))
+def test_missing_required_setting_is_named(missing: str) -> None:
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        WorkerSettings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAIL_PORT", "smtp"),
+        ("MAIL_PORT", "-1"),
+        ("MAIL_TIMEOUT", "0"),
+        ("MAIL_USE_TLS", "maybe"),
+        ("MAIL_USE_SSL", "2"),
+    ],
+)
+def test_bad_values_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        WorkerSettings.from_env({**BASE, name: value})
+
+
+def test_tls_and_ssl_together_are_refused() -> None:
+    with pytest.raises(ConfigError, match="exclude"):
+        WorkerSettings.from_env({**BASE, "MAIL_USE_TLS": "1", "MAIL_USE_SSL": "1"})
+
+
+def test_worker_without_settings_stops_with_a_clear_message(tmp_path: Path) -> None:
+    """The real start-up path: `celery -A` imports celery_app, which must exit cleanly."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import bookshelf_worker.celery_app"],
+        env={"PATH": "/usr/bin:/bin", "MAIL_PASSWORD": "never-printed"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "bookshelf-worker cannot start: missing required setting(s):" in done.stderr
+    assert "CELERY_BROKER_URL, MAIL_SERVER, MAIL_DEFAULT_SENDER" in done.stderr
+    assert "Traceback" not in done.stderr and "never-printed" not in done.stderr

@@ -1,0 +1,231 @@
+"""The email tasks against a real SMTP server (aiosmtpd), run eagerly with .apply()."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from celery.result import EagerResult
+from flask import Flask
+
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BookEvent
+from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
+from bookshelf_worker.failures import EmailFailed
+
+from .conftest import HANG, MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
+
+MakeEvent = Callable[..., BookEvent]
+
+
+def run(app: Flask, name: str, payload: dict[str, Any]) -> EagerResult:
+    return app.extensions["celery"].tasks[name].apply(kwargs={"event": payload})
+
+
+def outcomes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        f"{r.email['outcome']}@{r.email['attempt']}"  # type: ignore[attr-defined]
+        for r in caplog.records
+        if hasattr(r, "email")
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _capture_email_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bookshelf_worker.email")
+
+
+def test_added_email_in_spanish_carries_the_book(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = make_event()
+    result = run(worker_app, BOOK_ADDED, event.to_dict())
+
+    assert result.state == "SUCCESS", result.traceback
+    [message] = smtp_handler.delivered
+    assert message["To"].addresses[0].addr_spec == event.user_email
+    assert message["Subject"] == "Libro añadido: Rayuela"
+    assert message["Message-ID"] == f"<{event.event_id}@bookshelf>"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for body in (text, html):
+        for expected in ("Rayuela", "Julio Cortázar", "9788437604572", "1963", "Ana Núñez"):
+            assert expected in body
+        assert str(event.occurred_at_utc.year) in body and "UTC" in body
+    assert "Añadiste este libro" in text
+    assert outcomes(caplog) == ["sent@1"]
+
+
+def test_deleted_email_in_english_without_isbn_or_year(
+    worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
+) -> None:
+    event = make_event(kind="deleted", locale="en", isbn=None, year=None)
+    assert run(worker_app, BOOK_DELETED, event.to_dict()).state == "SUCCESS"
+    [message] = smtp_handler.delivered
+    assert message["Subject"] == "Book deleted: Rayuela"
+    text = message.get_body(("plain",)).get_content()
+    assert "You deleted this book" in text
+    assert "ISBN" not in text and "Year" not in text
+
+
+def test_script_in_a_title_is_escaped_in_html_only(
+    worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
+) -> None:
+    event = make_event(title='<script>alert("x")</script> & Co')
+    run(worker_app, BOOK_ADDED, event.to_dict())
+    [message] = smtp_handler.delivered
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
+    assert '<script>alert("x")</script> & Co' in message.get_body(("plain",)).get_content()
+
+
+def test_a_451_is_retried_then_delivered_once(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_handler.data_replies = ["451 4.3.0 try again later", "250 OK"]
+    event = make_event()
+    run(worker_app, BOOK_ADDED, event.to_dict())
+    assert smtp_handler.data_attempts == 2
+    assert len(smtp_handler.delivered) == 1
+    assert outcomes(caplog) == ["retrying@1", "sent@2"]
+    retry = next(r for r in caplog.records if getattr(r, "email", {}).get("outcome") == "retrying")
+    assert retry.email["smtp_code"] == 451 and retry.email["event_id"] == event.event_id  # type: ignore[attr-defined]
+
+
+def test_transient_failures_stop_after_bounded_attempts(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_handler.data_replies = ["421 4.7.0 busy"]
+    with pytest.raises(EmailFailed, match="transient failure: 421"):
+        run(worker_app, BOOK_ADDED, make_event().to_dict()).get()
+    attempts = EMAIL_MAX_RETRIES + 1
+    assert smtp_handler.data_attempts == attempts
+    assert not smtp_handler.delivered
+    assert outcomes(caplog)[-1] == f"failed@{attempts}"
+    assert outcomes(caplog).count(f"failed@{attempts}") == 1
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        ({"data_replies": ["550 5.7.1 message rejected"]}, 550),
+        ({"rcpt_reply": "550 5.1.1 no such user"}, 550),
+        ({"data_replies": ["554 5.6.0 bad content"]}, 554),
+    ],
+)
+def test_a_5xx_is_not_retried_and_logged_once(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+    script: dict[str, Any],
+    code: int,
+) -> None:
+    for key, value in script.items():
+        setattr(smtp_handler, key, value)
+    result = run(worker_app, BOOK_ADDED, make_event().to_dict())
+
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, EmailFailed)
+    assert str(result.result).startswith(f"permanent failure: {code} ")
+    assert smtp_handler.data_attempts <= 1 and not smtp_handler.delivered
+    assert outcomes(caplog) == ["failed@1"]
+    [failed] = [r for r in caplog.records if hasattr(r, "email")]
+    assert failed.levelno == logging.ERROR
+    assert failed.email["failure"] == "permanent" and failed.email["smtp_code"] == code  # type: ignore[attr-defined]
+    assert "5." in failed.email["reason"]  # type: ignore[attr-defined]
+
+
+def test_a_hung_server_times_out_within_mail_timeout_and_is_retried(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_handler.data_replies = [HANG, "250 OK"]
+    started = time.monotonic()
+    run(worker_app, BOOK_ADDED, make_event().to_dict())
+    elapsed = time.monotonic() - started
+
+    assert MAIL_TIMEOUT <= elapsed < MAIL_TIMEOUT + 1.0, elapsed
+    assert len(smtp_handler.delivered) == 1
+    assert outcomes(caplog) == ["retrying@1", "sent@2"]
+
+
+def test_an_unreachable_server_is_transient(
+    worker_app: Flask, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    from devstack.ports import free_port
+
+    worker_app.extensions["mail"].port = free_port()  # nobody listens there
+    result = run(worker_app, BOOK_ADDED, make_event().to_dict())
+    assert result.state == "FAILURE"
+    assert str(result.result).startswith("transient failure: ConnectionRefusedError")
+    assert len(outcomes(caplog)) == EMAIL_MAX_RETRIES + 1
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["title", "user_name", "author", "user_email"],
+)
+def test_crlf_in_a_field_cannot_inject_a_header(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+) -> None:
+    payload = make_event().to_dict()
+    payload[field] = "Dune\r\nBcc: eve@example.com\r\nX-Injected: yes"
+    result = run(worker_app, BOOK_ADDED, payload)
+
+    assert result.state == "FAILURE"
+    assert str(result.result).startswith("permanent failure: ")
+    assert smtp_handler.data_attempts == 0 and not smtp_handler.delivered
+    assert outcomes(caplog) == ["failed@1"]
+
+
+def test_the_mail_layer_refuses_crlf_even_past_validation(
+    worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
+) -> None:
+    """Defence in depth: an event that somehow skipped validation still cannot inject."""
+    from bookshelf_worker.sending import send_book_email
+
+    event = make_event()
+    object.__setattr__(event, "title", "Dune\r\nBcc: eve@example.com")
+    with worker_app.app_context(), pytest.raises(Exception) as caught:
+        send_book_email(event)
+    assert type(caught.value).__name__ in {"BadHeaderError", "HeaderParseError", "ValueError"}
+    assert not smtp_handler.delivered
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [(BOOK_DELETED, {}), (BOOK_ADDED, {"locale": "fr"}), (BOOK_ADDED, {"extra": 1})],
+)
+def test_an_invalid_payload_fails_without_retry(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    change: dict[str, Any],
+) -> None:
+    payload = {**make_event(kind="added").to_dict(), **change}
+    result = run(worker_app, name, payload)
+    assert result.state == "FAILURE"
+    assert str(result.result).startswith("permanent failure: ")
+    assert smtp_handler.data_attempts == 0
+    assert outcomes(caplog) == ["failed@1"]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from bookshelf_tasks import BookEvent, book_added_signature
+from bookshelf_tasks.celery_config import (
+    EMAIL_RETRY_BACKOFF_MAX,
+    TASK_HARD_TIME_LIMIT,
+    MissingSettingError,
+    celery_settings,
+    producer_settings,
+    settings_from_env,
+)
+from devstack.ports import free_port
+
+# The web request's whole budget for a failed publish; a closed port should take
+# milliseconds, a silent broker about 2 x BROKER_SOCKET_TIMEOUT.
+PUBLISH_FAILS_WITHIN = 1.5
+
+
+def test_settings_are_the_deliberate_ones() -> None:
+    conf = celery_settings("redis://broker:6379/0")
+    assert conf["accept_content"] == ["json"] and conf["task_serializer"] == "json"
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["task_soft_time_limit"] < conf["task_time_limit"]
+    visibility = conf["broker_transport_options"]["visibility_timeout"]
+    assert visibility > EMAIL_RETRY_BACKOFF_MAX + TASK_HARD_TIME_LIMIT
+    assert conf["task_publish_retry_policy"]["max_retries"] <= 2
+    assert conf["result_backend"] == "redis://broker:6379/0"
+    assert conf["task_track_started"] and conf["result_expires"] > 0
+
+
+def test_result_backend_can_differ_from_the_broker() -> None:
+    conf = settings_from_env(
+        {"CELERY_BROKER_URL": "redis://a:6379/0", "CELERY_RESULT_BACKEND": "redis://b:6379/1"}
+    )
+    assert conf["result_backend"] == "redis://b:6379/1"
+
+
+def test_broker_url_is_required() -> None:
+    with pytest.raises(MissingSettingError, match="CELERY_BROKER_URL"):
+        settings_from_env({"CELERY_BROKER_URL": "  "})
+
+
+def test_producer_backend_reads_state_without_subscribing() -> None:
+    conf = producer_settings("redis://broker:6379/0")
+    assert conf["result_backend"].startswith("bookshelf_tasks.results:StateOnlyRedisBackend+")
+    app = Celery("producer")
+    app.conf.update(conf)
+    assert type(app.backend).__name__ == "StateOnlyRedisBackend"
+    assert app.backend.url == "redis://broker:6379/0"
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]
+
+
+def _time_failed_publish(port: int, event: BookEvent) -> float:
+    app = Celery("producer")
+    app.conf.update(producer_settings(f"redis://127.0.0.1:{port}/0"))
+    started = time.perf_counter()
+    with pytest.raises(OperationalError):
+        book_added_signature(event, app=app).apply_async()
+    return time.perf_counter() - started
+
+
+def test_publish_to_a_closed_port_fails_fast(make_event: Callable[..., BookEvent]) -> None:
+    port = free_port()  # nothing listens there
+    timings = [_time_failed_publish(port, make_event()) for _ in range(3)]
+    assert max(timings) < 0.5, timings
+
+
+def test_publish_to_a_silent_broker_is_bounded(
+    make_event: Callable[..., BookEvent], silent_broker: int
+) -> None:
+    elapsed = _time_failed_publish(silent_broker, make_event())
+    assert elapsed < PUBLISH_FAILS_WITHIN, elapsed

@@ -1,0 +1,85 @@
+"""The Celery email worker as a local process, started with the production command
+(docs/architecture.md) and ready when its worker_ready signal writes the ready file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from devstack.process import ManagedProcess
+
+# A warm shutdown finishes the running task first; Celery can take over 10 s.
+STOP_TIMEOUT = 60.0
+
+
+def celery_binary() -> str:
+    return str(Path(sys.executable).parent / "celery")
+
+
+class CeleryWorker:
+    def __init__(
+        self,
+        workdir: Path,
+        broker_url: str,
+        smtp_port: int,
+        *,
+        smtp_host: str = "127.0.0.1",
+        mail_sender: str = "Bookshelf <no-reply@bookshelf.test>",
+        mail_timeout: float = 5.0,
+        result_backend: str | None = None,
+        concurrency: int = 1,
+        name: str = "worker",
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.ready_file = workdir / f"{name}.ready"
+        # Start from a clean slate: nothing of the caller's MAIL_*/CELERY_* leaks in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "CELERY_"))}
+        env.update(
+            {
+                "CELERY_BROKER_URL": broker_url,
+                "MAIL_SERVER": smtp_host,
+                "MAIL_PORT": str(smtp_port),
+                "MAIL_DEFAULT_SENDER": mail_sender,
+                "MAIL_TIMEOUT": str(mail_timeout),
+                "CELERY_WORKER_READY_FILE": str(self.ready_file),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if result_backend:
+            env["CELERY_RESULT_BACKEND"] = result_backend
+        env.update(extra_env or {})
+        argv = [
+            celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "worker",
+            "-Q", "email", "--loglevel", "INFO",
+            # Local-run extras: a fixed pool size, a node name of its own so that
+            # several test workers on one machine do not clash, and no mingle (a 1 s
+            # wait for neighbours' revoked-task lists a throwaway broker never has).
+            "--concurrency", str(concurrency), "--hostname", f"{name}-{os.getpid()}@%h",
+            "--without-mingle",
+        ]  # fmt: skip
+        self.process = ManagedProcess(
+            name, argv, workdir / f"{name}.log", env=env, cwd=workdir, stop_timeout=STOP_TIMEOUT
+        )
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def start(self, timeout: float = 60.0) -> CeleryWorker:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+        self.process.start()
+        self.process.wait_ready(self.ready_file.exists, timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def __enter__(self) -> CeleryWorker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

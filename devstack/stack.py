@@ -69,7 +69,16 @@ class LocalStack:
         self.mailhog = MailHogServer(self.workdir)
         self.env = self._service_env()
         self.web = GunicornServer(self.workdir, self.env)
-        self.worker = CeleryWorker(self.workdir / "worker", self.env)
+        self.worker = CeleryWorker(
+            self.workdir,
+            broker_url=self.broker.url,
+            smtp_port=self.mailhog.smtp_port,
+            mail_sender=self.env["MAIL_DEFAULT_SENDER"],
+            result_backend=self.broker.url,
+            # Two pool processes: one SMTP round trip need not wait for another.
+            concurrency=2,
+            extra_env={"LOG_LEVEL": self.env["LOG_LEVEL"]},
+        )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
 
     def _service_env(self) -> dict[str, str]:
@@ -122,6 +131,10 @@ class LocalStack:
         self.postgres.create_database(DATABASE_NAME)
         self._timed("migrate", lambda: run_migrations(self.env, self.workdir / "migrate.log"))
 
+    def _start_broker_and_worker(self) -> None:
+        self._run("broker", self.broker, self.broker.start)
+        self._run("worker", self.worker, self.worker.start)
+
     def _wait_ready_through_nginx(self, timeout: float = 15.0) -> None:
         """The whole path answers: nginx → gunicorn → Postgres (/readyz)."""
         url = f"{self.base_url}/readyz"
@@ -136,14 +149,13 @@ class LocalStack:
     def start(self) -> LocalStack:
         began = time.perf_counter()
         try:
+            # gunicorn's /healthz needs no database, so it boots while Postgres
+            # initialises and migrates; start() returns only once all are done.
             in_parallel(
                 self._start_database,
-                lambda: self._run("broker", self.broker, self.broker.start),
+                self._start_broker_and_worker,
                 lambda: self._run("mailhog", self.mailhog, self.mailhog.start),
-            )
-            in_parallel(
                 lambda: self._run("web", self.web, self.web.start),
-                lambda: self._run("worker", self.worker, self.worker.start),
             )
             self._run("nginx", self.nginx, self.nginx.start)
             self._timed("readyz", self._wait_ready_through_nginx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -39,7 +39,9 @@ def json_error(
 
 def message_for(status: int) -> str:
     messages = {
-        400: _("The request could not be understood (malformed JSON or form)."),
+        400: _("The body is not valid JSON.")
+        if wants_json()
+        else _("The request could not be understood."),
         401: _("You need to log in."),
         403: _("You are not allowed to do that."),
         404: _("Not found."),
@@ -52,8 +54,6 @@ def message_for(status: int) -> str:
 
 
 def max_size_label() -> str:
-    from flask import current_app
-
     limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
     return f"{limit / (1024 * 1024):g} MiB" if limit >= 1024 * 1024 else f"{limit} B"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-_SEPARATORS = re.compile(r"[\s-]+")
-_ISBN10 = re.compile(r"^\d{9}[\dX]$")
-_ISBN13 = re.compile(r"^\d{13}$")
+# ASCII only: \d would also accept other scripts' digits, which int() then reads.
+_SEPARATORS = re.compile(r"[ \t-]+")
+_ISBN10 = re.compile(r"^[0-9]{9}[0-9X]$")
+_ISBN13 = re.compile(r"^[0-9]{13}$")
 
 
 def normalize(raw: str) -> str:
@@ -15,14 +16,14 @@ def normalize(raw: str) -> str:
 
 
 def isbn10_ok(digits: str) -> bool:
-    if not _ISBN10.match(digits):
+    if not _ISBN10.fullmatch(digits):
         return False
     values = [10 if ch == "X" else int(ch) for ch in digits]
     return sum((10 - i) * v for i, v in enumerate(values)) % 11 == 0
 
 
 def isbn13_ok(digits: str) -> bool:
-    if not _ISBN13.match(digits):
+    if not _ISBN13.fullmatch(digits):
         return False
     return sum(int(ch) * (1 if i % 2 == 0 else 3) for i, ch in enumerate(digits)) % 10 == 0
 

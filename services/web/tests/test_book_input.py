@@ -1,0 +1,101 @@
+"""Every book field rule, shared by the form and the API (pure function)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bookshelf.book_input import validate_book
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+VALID = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}
+
+
+def with_(**changes: Any) -> dict[str, Any]:
+    return {**VALID, **changes}
+
+
+@pytest.mark.parametrize("field", ["title", "author"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "   ",
+        "x" * 201,
+        "line\nbreak",
+        "carriage\rreturn",
+        "\nleading newline",
+        "tab\there",
+        "nul\x00byte",
+        "escape\x1b[31m",
+        "del\x7f",
+        "c1\x85control",
+        42,
+        ["list"],
+    ],
+)
+def test_title_and_author_rejections(field: str, value: Any) -> None:
+    data, errors = validate_book(with_(**{field: value}))
+    assert data is None
+    assert set(errors) == {field}
+
+
+@pytest.mark.parametrize("field", ["title", "author"])
+def test_title_and_author_limits_and_trimming(field: str) -> None:
+    data, errors = validate_book(with_(**{field: "  " + "é" * 200 + "  "}))
+    assert errors == {}
+    assert data is not None and getattr(data, field) == "é" * 200
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "-5", str(NEXT_YEAR + 1), "abc", "19.5", "１９９９", 19.5, True, 0, 10**12, [1]]
+)
+def test_year_rejections(value: Any) -> None:
+    data, errors = validate_book(with_(year=value))
+    assert data is None and set(errors) == {"year"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", 1), (" 1965 ", 1965), (str(NEXT_YEAR), NEXT_YEAR), (2001, 2001)]
+)
+def test_year_accepted(value: Any, expected: int) -> None:
+    data, errors = validate_book(with_(year=value))
+    assert errors == {} and data is not None and data.year == expected
+
+
+@pytest.mark.parametrize("value", ["123", "0306406153", "9780306406158", 9780306406157, "isbn"])
+def test_isbn_rejections(value: Any) -> None:
+    data, errors = validate_book(with_(isbn=value))
+    assert data is None and set(errors) == {"isbn"}
+
+
+def test_isbn_is_stored_normalized() -> None:
+    data, _errors = validate_book(with_(isbn="978-0-441-17271-9"))
+    assert data is not None and data.isbn == "9780441172719"
+
+
+@pytest.mark.parametrize("value", ["n" * 2001, "nul\x00", "bell\x07", 5])
+def test_notes_rejections(value: Any) -> None:
+    data, errors = validate_book(with_(notes=value))
+    assert data is None and set(errors) == {"notes"}
+
+
+def test_notes_may_span_lines_up_to_the_limit() -> None:
+    data, errors = validate_book(with_(notes="first\r\nsecond\tline"))
+    assert errors == {} and data is not None and data.notes == "first\r\nsecond\tline"
+    data, errors = validate_book(with_(notes="n" * 2000))
+    assert errors == {}
+
+
+def test_optional_fields_become_none() -> None:
+    data, errors = validate_book({"title": "Dune", "author": "Frank Herbert"})
+    assert errors == {}
+    assert data is not None and (data.isbn, data.year, data.notes) == (None, None, None)
+
+
+def test_every_invalid_field_is_reported_at_once() -> None:
+    _data, errors = validate_book(
+        {"title": "", "author": "a\nb", "isbn": "1", "year": "0", "notes": "\x00"}
+    )
+    assert set(errors) == {"title", "author", "isbn", "year", "notes"}

@@ -49,7 +49,20 @@ def test_title_and_author_limits_and_trimming(field: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["0", "-5", str(NEXT_YEAR + 1), "abc", "19.5", "１９９９", 19.5, True, 0, 10**12, [1]]
+    "value",
+    [
+        "0",
+        "-5",
+        str(NEXT_YEAR + 1),
+        "abc",
+        "19.5",
+        "\uff11\uff19\uff19\uff19",
+        19.5,
+        True,
+        0,
+        10**12,
+        [1],
+    ],
 )
 def test_year_rejections(value: Any) -> None:
     data, errors = validate_book(with_(year=value))

@@ -1,0 +1,132 @@
+"""keydb.conf and the healthcheck script, run for real on the local redis-server/redis-cli
+(KeyDB is a Redis fork). Left out here: `server-threads`, KeyDB's own, and `dir /data`,
+which Redis applies while parsing, before the command line's --dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.ports import free_port
+from devstack.process import ManagedProcess
+from tests.static.conftest import REPO
+
+pytestmark = pytest.mark.static
+
+KEYDB = REPO / "services" / "keydb"
+PASSWORD = "0123456789abcdef"
+
+
+def redis_cli(port: int, *args: str) -> str:
+    done = subprocess.run(
+        ["redis-cli", "-p", str(port), "--no-auth-warning", "-a", PASSWORD, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing: run `make bootstrap`")
+    workdir = tmp_path_factory.mktemp("keydb")
+    lines = (KEYDB / "keydb.conf").read_text().splitlines()
+    conf = workdir / "keydb.conf"
+    conf.write_text(
+        "\n".join(line for line in lines if not line.startswith(("server-threads", "dir ")))
+    )
+    port = free_port()
+    process = ManagedProcess(
+        "redis-server",
+        [
+            "redis-server",
+            str(conf),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+            "--requirepass",
+            PASSWORD,
+        ],
+        workdir / "server.log",
+    )
+    process.start()
+    try:
+        process.wait_ready(lambda: redis_cli(port, "ping") == "PONG", timeout=15)
+        yield port
+    finally:
+        process.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("appendonly", "yes"),
+        ("appendfsync", "everysec"),
+        ("maxmemory-policy", "noeviction"),
+        ("protected-mode", "yes"),
+        ("maxmemory", str(256 * 1024 * 1024)),
+    ],
+)
+def test_config_is_loaded(server: int, setting: str, value: str) -> None:
+    assert redis_cli(server, "config", "get", setting).splitlines() == [setting, value]
+
+
+def run_healthcheck(port: int, password: str | None, tmp_path: Path) -> int:
+    # The script calls keydb-cli on 6379; a shim maps it to redis-cli on the test port.
+    shim = tmp_path / "keydb-cli"
+    shim.write_text(f'#!/bin/bash\nexec redis-cli "${{@/6379/{port}}}"\n')
+    shim.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in {"KEYDB_PASSWORD", "REDISCLI_AUTH"}}
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    if password is not None:
+        env["KEYDB_PASSWORD"] = password
+    return subprocess.run(
+        ["bash", str(KEYDB / "healthcheck.sh")], env=env, capture_output=True, check=False
+    ).returncode
+
+
+def test_healthcheck_passes_with_the_password(server: int, tmp_path: Path) -> None:
+    assert run_healthcheck(server, PASSWORD, tmp_path) == 0
+
+
+@pytest.mark.parametrize("password", [None, "wrong"])
+def test_healthcheck_fails_without_the_right_password(
+    server: int, tmp_path: Path, password: str | None
+) -> None:
+    assert run_healthcheck(server, password, tmp_path) != 0
+
+
+def test_entrypoint_adds_requirepass_only_when_set(tmp_path: Path) -> None:
+    shim = tmp_path / "keydb-server"
+    shim.write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    shim.chmod(0o755)
+    base = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    base.pop("KEYDB_PASSWORD", None)
+
+    def args(env: dict[str, str]) -> list[str]:
+        done = subprocess.run(
+            ["bash", str(KEYDB / "entrypoint.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.splitlines()
+
+    assert args(base) == ["/etc/keydb/bookshelf.conf"]
+    assert args({**base, "KEYDB_PASSWORD": PASSWORD}) == [
+        "/etc/keydb/bookshelf.conf",
+        "--requirepass",
+        PASSWORD,
+    ]

@@ -33,6 +33,7 @@ class ScriptedSMTPHandler:
     data_replies: list[str] = field(default_factory=lambda: ["250 OK"])
     rcpt_reply: str = "250 OK"
     delivered: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     data_attempts: int = 0
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -55,6 +56,7 @@ class ScriptedSMTPHandler:
         if reply.startswith("250"):
             message = message_from_bytes(envelope.original_content, policy=policy.default)
             self.delivered.append(message)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content)
         return reply
 
 

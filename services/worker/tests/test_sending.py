@@ -61,6 +61,20 @@ def test_added_email_in_spanish_carries_the_book(
     assert outcomes(caplog) == ["sent@1"]
 
 
+def test_message_is_seven_bit_clean(
+    worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
+) -> None:
+    """No reliance on 8BITMIME: Spanish text travels quoted-printable."""
+    run(worker_app, BOOK_ADDED, make_event(title="Años de cañas").to_dict())
+    [raw] = smtp_handler.raw
+    assert raw.isascii()
+    [message] = smtp_handler.delivered
+    for subtype in ("plain", "html"):
+        part = message.get_body((subtype,))
+        assert part["Content-Transfer-Encoding"] == "quoted-printable"
+        assert "Años de cañas" in part.get_content()
+
+
 def test_deleted_email_in_english_without_isbn_or_year(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
 ) -> None:

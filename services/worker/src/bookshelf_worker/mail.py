@@ -9,6 +9,8 @@ and to every read and write on the socket.
 from __future__ import annotations
 
 import smtplib
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from types import TracebackType
 
 from flask import current_app
@@ -57,13 +59,27 @@ class TimeoutMail(Mail):
         return TimeoutConnection(current_app.extensions["mail"])
 
 
+class SevenBitMessage(Message):
+    """Text parts in quoted-printable instead of Flask-Mail's raw 8-bit UTF-8.
+
+    8-bit bodies need the server's 8BITMIME extension (RFC 6152), which smtplib does
+    not check and MailHog, among others, does not offer; quoted-printable survives
+    any relay and keeps mostly-ASCII Spanish text readable.
+    """
+
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        charset = Charset(self.charset or "utf-8")
+        charset.body_encoding = QP
+        return MIMEText(text or "", _subtype=subtype, _charset=charset)  # type: ignore[arg-type]
+
+
 def message_id_for(event_id: str) -> str:
     """Stable across retries and redeliveries, so that a duplicate can be recognised."""
     return f"<{event_id}@bookshelf>"
 
 
 def build_message(event: BookEvent, email: RenderedEmail) -> Message:
-    message = Message(
+    message = SevenBitMessage(
         subject=email.subject,
         recipients=[(event.user_name, event.user_email)],
         body=email.text,

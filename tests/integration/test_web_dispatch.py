@@ -1,0 +1,204 @@
+"""Phase 2, no mocks: the web app (test client, real Postgres migrated with
+Flask-Migrate) -> broker -> `celery worker` process -> MailHog; and the same web
+app with its broker down."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from bookshelf import create_app, notifications
+from bookshelf.extensions import db
+from bookshelf.models import Book, EmailEvent, User
+from devstack.broker import BrokerServer
+from devstack.mailhog import MailHogClient
+from devstack.ports import free_port
+from devstack.postgres import PostgresServer
+from devstack.process import wait_until
+from devstack.worker import CeleryWorker
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
+# The whole add-book request, broker down included, stays under this.
+ADD_BOOK_BOUND_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    with PostgresServer() as server:
+        url = server.create_database("bookshelf_integration")
+        app = create_app(web_config(url, broker_url="redis://127.0.0.1:1/0"))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS)
+            db.engine.dispose()
+        yield url
+
+
+def web_config(database_url: str, broker_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "integration-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "CELERY_BROKER_URL": broker_url,
+    }
+
+
+@pytest.fixture
+def make_web(database_url: str) -> Iterator[Any]:
+    made: list[Flask] = []
+
+    def make(broker_url: str) -> Flask:
+        app = create_app(web_config(database_url, broker_url))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def logged_in_client(app: Flask, address: str, locale: str = "es") -> FlaskClient:
+    with app.app_context():
+        user = User(
+            name="Lucía Pérez",
+            email=address,
+            locale=locale,
+            password_hash=generate_password_hash("integration", method="pbkdf2:sha256:1"),
+        )
+        db.session.add(user)
+        db.session.commit()
+        user_id = user.id
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    return client
+
+
+def add_book(client: FlaskClient, title: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    response = client.post(
+        "/books/new",
+        data={"title": title, "author": "Italo Calvino", "isbn": "", "year": "1979", "notes": ""},
+    )
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(response.headers["Location"].rsplit("/", 1)[1]), elapsed
+
+
+def events_of(app: Flask, address: str) -> list[EmailEvent]:
+    with app.app_context():
+        user = db.session.execute(db.select(User).filter_by(email=address)).scalar_one()
+        rows = (
+            db.session.execute(
+                db.select(EmailEvent).filter_by(owner_id=user.id).order_by(EmailEvent.created_at)
+            )
+            .scalars()
+            .all()
+        )
+        for row in rows:
+            db.session.expunge(row)
+        return list(rows)
+
+
+def test_add_then_delete_sends_one_email_each(
+    make_web: Any,
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+) -> None:
+    app = make_web(broker.url)
+    client = logged_in_client(app, address)
+    title = f"Si una noche de invierno un viajero {uuid.uuid4().hex[:6]}"
+
+    book_id, _ = add_book(client, title)
+    [added] = mailhog.wait_for(address, 1, timeout=20)
+    assert added.to == [address]
+    assert added.subject == f"Libro añadido: {title}"
+    assert "Lucía Pérez" in added.part("text/plain")
+    [event] = events_of(app, address)
+    assert (event.status, event.task_id) == ("queued", event.id)
+    assert added.message_id == f"<{event.id}@bookshelf>"
+
+    deleted = client.post(f"/books/{book_id}/delete")
+    assert deleted.status_code == 302
+    emails = mailhog.wait_for(address, 2, timeout=20)
+    assert sorted(email.subject for email in emails) == sorted(
+        [f"Libro añadido: {title}", f"Libro eliminado: {title}"]
+    )
+    # The status page's view of both: read from the Celery result backend.
+    with app.app_context():
+        rows = events_of(app, address)
+        assert wait_until(
+            lambda: [notifications.delivery_state(r) for r in rows] == ["sent"] * 2, 10
+        )
+    assert "Enviado" in client.get("/notifications/").get_data(as_text=True)
+    assert len(mailhog.messages_to(address)) == 2
+
+
+def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
+    make_web: Any,
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+) -> None:
+    down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    client = logged_in_client(down, address)
+    title = "Las ciudades invisibles"
+
+    book_id, elapsed = add_book(client, title)
+    assert elapsed < ADD_BOOK_BOUND_S, elapsed
+    page = client.get(f"/books/{book_id}").get_data(as_text=True)
+    assert "Aún no se pudo poner en cola el correo de confirmación" in page
+    with down.app_context():
+        assert db.session.get(Book, book_id) is not None
+    [event] = events_of(down, address)
+    assert event.status == "pending" and event.task_id is None
+    assert (event.last_error or "").startswith("broker unavailable: OperationalError")
+    with down.app_context():
+        assert notifications.delivery_state(event) == "pending"
+
+    # Once the broker is reachable again, the retry button delivers the same event.
+    up = make_web(broker.url)
+    retry_client = logged_in_client_for_existing(up, client)
+    assert retry_client.post(f"/notifications/{event.id}/retry").status_code == 302
+    [email] = mailhog.wait_for(address, 1, timeout=20)
+    assert email.subject == f"Libro añadido: {title}"
+    assert email.message_id == f"<{event.id}@bookshelf>"
+
+
+def logged_in_client_for_existing(app: Flask, other: FlaskClient) -> FlaskClient:
+    with other.session_transaction() as session:
+        user_id = session["_user_id"]
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    return client
+
+
+def test_readyz_reports_the_broker(make_web: Any, broker: BrokerServer) -> None:
+    ready = make_web(broker.url).test_client().get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
+
+    started = time.perf_counter()
+    down = make_web(f"redis://127.0.0.1:{free_port()}/0").test_client().get("/readyz")
+    assert time.perf_counter() - started < ADD_BOOK_BOUND_S
+    assert down.status_code == 503
+    assert down.get_json()["checks"]["broker"].startswith("error:")
+    assert down.get_json()["checks"]["database"] == "ok"

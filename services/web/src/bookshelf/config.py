@@ -15,6 +15,7 @@ ONE_MIB = 1024 * 1024
 REQUIRED = {
     "SECRET_KEY": "SECRET_KEY",
     "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+    "CELERY_BROKER_URL": "CELERY_BROKER_URL",
 }
 
 
@@ -50,7 +51,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "SECRET_KEY": environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_uri(environ.get("DATABASE_URL")),
-        # Optional until the worker issue wires Celery; the result backend defaults to it.
+        # The email queue (KeyDB, Redis protocol); the result backend defaults to it.
         "CELERY_BROKER_URL": environ.get("CELERY_BROKER_URL") or None,
         "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND")
         or environ.get("CELERY_BROKER_URL")

@@ -30,7 +30,13 @@ def database() -> None:
     db.session.rollback()
 
 
-READINESS_CHECKS: list[Check] = [Check("database", database)]
+def broker() -> None:
+    from bookshelf.celery_app import ping_broker
+
+    ping_broker()
+
+
+READINESS_CHECKS: list[Check] = [Check("database", database), Check("broker", broker)]
 
 
 def run_checks(checks: list[Check]) -> tuple[bool, dict[str, str]]:

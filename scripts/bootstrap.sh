@@ -51,6 +51,6 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
 fi
 # Compiled catalogs (.mo) are build output: made here and in the images, never committed.
 for catalog in "$repo"/services/*/src/*/translations; do
-  [[ -d $catalog ]] && "$venv/bin/pybabel" compile -q -f -d "$catalog"
+  [[ -d $catalog ]] && "$venv/bin/pybabel" -q compile -f -d "$catalog"
 done
 log "ready"

@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf.models import User
+from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
@@ -35,11 +36,17 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
+# Nothing listens there: publishing fails at once (connection refused), so every
+# outbox event stays 'pending' and the "could not be queued yet" path is the real one.
+UNREACHABLE_BROKER = f"redis://127.0.0.1:{free_port()}/0"
+
+
 def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "CELERY_BROKER_URL": UNREACHABLE_BROKER,
         "WTF_CSRF_ENABLED": False,
         **overrides,
     }

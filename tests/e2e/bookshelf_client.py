@@ -100,8 +100,11 @@ class BookshelfUser:
 
     def delete_book(self, book_id: int) -> requests.Response:
         """Confirm on the delete page (no JS needed), like the browser does."""
-        done = self.submit(f"/books/{book_id}/delete", "csrf_token")
-        assert done.ok and done.history, f"not deleted: {done.status_code} {done.url}"
+        path = f"/books/{book_id}/delete"
+        # action_contains: the header's logout form also has a csrf_token, and comes first.
+        done = self.submit(path, "csrf_token", action_contains=path)
+        deleted = done.ok and done.history and done.url == self.url("/")
+        assert deleted, f"not deleted: {done.status_code} {done.url}"
         return done
 
     # --- books (JSON API) -------------------------------------------------

@@ -31,6 +31,7 @@ def test_defaults_and_parsing() -> None:
     assert settings.result_backend is None
     assert "s3cret-value" not in repr(settings)
     assert WorkerSettings.from_env(BASE).mail_timeout == 10.0
+    assert WorkerSettings.from_env({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
 
 
 @pytest.mark.parametrize("missing", sorted(BASE))

@@ -39,6 +39,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     # Named after this package so that templates/ and translations/ are found in it.
     app = Flask("bookshelf_worker")
     app.config.update(settings.flask_config())
+    # Celery's --loglevel sets the root logger; LOG_LEVEL tunes the worker's own lines.
+    logging.getLogger("bookshelf_worker").setLevel(settings.log_level)
     mail.init_app(app)
     babel.init_app(app)
     celery_init_app(app, settings)

@@ -9,6 +9,7 @@ from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REQUIRED = ("CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
 DEFAULT_MAIL_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -53,13 +54,18 @@ class WorkerSettings:
     mail_use_tls: bool = False
     mail_use_ssl: bool = False
     mail_timeout: float = DEFAULT_MAIL_TIMEOUT
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
         if environ is None:
             load_dotenv(find_dotenv(usecwd=True))
             environ = os.environ
-        env = {key: value for key, value in environ.items() if key.startswith(("MAIL_", "CELERY_"))}
+        env = {
+            key: value
+            for key, value in environ.items()
+            if key.startswith(("MAIL_", "CELERY_")) or key == "LOG_LEVEL"
+        }
         missing = [name for name in REQUIRED if not env.get(name, "").strip()]
         if missing:
             raise ConfigError(
@@ -77,7 +83,10 @@ class WorkerSettings:
             mail_use_tls=_boolean(env, "MAIL_USE_TLS"),
             mail_use_ssl=_boolean(env, "MAIL_USE_SSL"),
             mail_timeout=_number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
+            log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
         )
+        if settings.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if settings.mail_use_tls and settings.mail_use_ssl:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other; set one")
         return settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bookshelf_tasks import BookEvent, PayloadError
@@ -39,17 +40,18 @@ def retry_countdown(retries: int) -> float:
     return ceiling * random.uniform(0.5, 1.0)
 
 
-def log_email(
-    level: int, outcome: str, *, event_id: str, task_id: str, attempt: int, **details: object
-) -> None:
+@dataclass(frozen=True)
+class EmailAttempt:
+    """Who a log line is about: the event, the Celery task and which attempt this is."""
+
+    event_id: str
+    task_id: str
+    attempt: int
+
+
+def log_email(level: int, outcome: str, attempt: EmailAttempt, **details: object) -> None:
     """One structured line per outcome: key=value in the message and in `extra`."""
-    fields: dict[str, object] = {
-        "outcome": outcome,
-        "event_id": event_id,
-        "task_id": task_id,
-        "attempt": attempt,
-        **details,
-    }
+    fields: dict[str, object] = {"outcome": outcome, **asdict(attempt), **details}
     text = " ".join(
         f"{key}={value!r}" if isinstance(value, str) and " " in value else f"{key}={value}"
         for key, value in fields.items()

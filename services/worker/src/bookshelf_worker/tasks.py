@@ -15,7 +15,13 @@ from celery import Task, shared_task
 from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_worker.failures import EmailFailed, classify
-from bookshelf_worker.sending import log_email, receive, retry_countdown, send_book_email
+from bookshelf_worker.sending import (
+    EmailAttempt,
+    log_email,
+    receive,
+    retry_countdown,
+    send_book_email,
+)
 
 
 def _event_id(payload: object) -> str:
@@ -25,26 +31,22 @@ def _event_id(payload: object) -> str:
 
 def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
     request = task.request
-    ids = {
-        "event_id": _event_id(payload),
-        "task_id": str(request.id),
-        "attempt": request.retries + 1,
-    }
+    attempt = EmailAttempt(_event_id(payload), str(request.id), request.retries + 1)
     try:
         send_book_email(receive(payload, kind))
     except Exception as exc:
         failure = classify(exc)
         if failure is None:  # a bug, not an SMTP problem: Celery logs the traceback
-            log_email(logging.ERROR, "failed", **ids, error=type(exc).__name__)
+            log_email(logging.ERROR, "failed", attempt, error=type(exc).__name__)
             raise
         details = {"failure": failure.kind, "smtp_code": failure.code, "reason": failure.reason}
         if failure.transient and request.retries < EMAIL_MAX_RETRIES:
             countdown = retry_countdown(request.retries)
-            log_email(logging.WARNING, "retrying", **ids, **details, countdown=f"{countdown:.1f}")
+            log_email(logging.WARNING, "retrying", attempt, **details, countdown=f"{countdown:.1f}")
             raise task.retry(exc=exc, countdown=countdown, max_retries=EMAIL_MAX_RETRIES) from exc
-        log_email(logging.ERROR, "failed", **ids, **details)
+        log_email(logging.ERROR, "failed", attempt, **details)
         raise EmailFailed.of(failure) from exc
-    log_email(logging.INFO, "sent", **ids)
+    log_email(logging.INFO, "sent", attempt)
     return "sent"
 
 

@@ -1,0 +1,27 @@
+"""The launcher itself: a service that does not come up is named, with its log, and
+nothing that did start is left running."""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack.process import StackError
+from devstack.stack import LocalStack
+
+
+def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() -> None:
+    stack = LocalStack()
+    # Only gunicorn loses its secret: migrate still runs, so the failure is the web's.
+    stack.web.process.env["SECRET_KEY"] = ""
+
+    with pytest.raises(StackError) as failure:
+        stack.start()
+
+    message = str(failure.value)
+    assert message.startswith("web (gunicorn) exited early")
+    assert "SECRET_KEY" in message  # the app's own start-up error, quoted from web.log
+    processes = [stack.broker.process, stack.mailhog.process, stack.worker.process]
+    assert [p.proc is not None for p in processes] == [True, True, True]
+    assert not any(p.running for p in [*processes, stack.web.process, stack.nginx.process])
+    assert not stack.postgres.data_dir.exists()
+    assert not stack.workdir.exists()

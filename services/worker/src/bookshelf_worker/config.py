@@ -9,6 +9,8 @@ from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 
+from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REQUIRED = ("CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
 DEFAULT_MAIL_TIMEOUT = 10.0
@@ -87,6 +89,9 @@ class WorkerSettings:
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        if settings.mail_timeout >= TASK_SOFT_TIME_LIMIT:
+            # Each SMTP step may take MAIL_TIMEOUT; one step must fit in a task run.
+            raise ConfigError(f"MAIL_TIMEOUT must be below {TASK_SOFT_TIME_LIMIT} s")
         if settings.mail_use_tls and settings.mail_use_ssl:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other; set one")
         return settings

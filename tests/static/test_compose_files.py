@@ -224,3 +224,11 @@ def test_gunicorn_gives_up_no_later_than_nginx() -> None:
     example = re.search(r"^GUNICORN_TIMEOUT=(\d+)$", (REPO / ".env.example").read_text(), re.M)
     assert defaults and example
     assert max([*defaults, int(example.group(1))]) <= nginx_timeout
+
+
+def test_env_example_lists_every_setting_of_the_architecture() -> None:
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    table = doc.split("## Environment", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    assert {"SECRET_KEY", "DATABASE_URL", "MAIL_TIMEOUT"} <= documented
+    assert documented - env_example_names() == set()

@@ -49,6 +49,8 @@ def test_missing_required_setting_is_named(missing: str) -> None:
         ("MAIL_TIMEOUT", "0"),
         ("MAIL_USE_TLS", "maybe"),
         ("MAIL_USE_SSL", "2"),
+        ("MAIL_TIMEOUT", "30"),  # must fit in the task's soft time limit
+        ("LOG_LEVEL", "chatty"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:

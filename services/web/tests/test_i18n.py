@@ -64,3 +64,11 @@ def test_plural_forms(app: Flask, client: FlaskClient, auth: Any) -> None:
     assert "1 libro" in client.get("/").get_data(as_text=True)
     client.post("/locale/en")
     assert "1 book" in client.get("/").get_data(as_text=True)
+
+
+def test_switch_returns_to_the_page_or_home_after_a_post(client: FlaskClient, auth: Any) -> None:
+    auth.new_user()
+    page = client.get("/?page=2").get_data(as_text=True)
+    assert 'name="next" value="/?page=2"' in page
+    after_post = client.post("/auth/account/token").get_data(as_text=True)
+    assert 'name="next" value=""' in after_post  # /auth/account/token has no GET

@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     from bookshelf.errors import register_error_handlers
+    from bookshelf.i18n import return_path
 
     register_error_handlers(app)
 
@@ -39,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "csrf_token": generate_csrf,
+            "return_path": return_path,
         }
 
     return app

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.book_input import check_line
 from bookshelf.extensions import db
@@ -73,8 +75,15 @@ def create_user(name: str, email: str, password: str, locale: str) -> User:
     return user
 
 
+@cache
+def _decoy_hash() -> str:
+    return generate_password_hash("decoy password")
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = find_by_email(email or "")
-    if user is None or not user.check_password(password or ""):
+    if user is None:
+        # Spend the same scrypt time, so response timing does not reveal who has an account.
+        check_password_hash(_decoy_hash(), password or "")
         return None
-    return user
+    return user if user.check_password(password or "") else None

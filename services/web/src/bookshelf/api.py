@@ -59,7 +59,7 @@ def authenticate() -> None:
 
 
 def api_user() -> User:
-    return g.api_user  # type: ignore[no-any-return]
+    return g.api_user
 
 
 def _json_object() -> dict[str, Any]:

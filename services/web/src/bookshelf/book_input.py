@@ -95,15 +95,19 @@ def check_notes(value: Any) -> tuple[str | None, str | None]:
 
 
 def validate_book(data: Mapping[str, Any]) -> tuple[BookInput | None, dict[str, str]]:
-    checked = {
-        "title": check_line(data.get("title"), TITLE_MAX),
-        "author": check_line(data.get("author"), AUTHOR_MAX),
-        "isbn": check_isbn(data.get("isbn")),
-        "year": check_year(data.get("year")),
-        "notes": check_notes(data.get("notes")),
+    title, title_error = check_line(data.get("title"), TITLE_MAX)
+    author, author_error = check_line(data.get("author"), AUTHOR_MAX)
+    isbn_value, isbn_error = check_isbn(data.get("isbn"))
+    year, year_error = check_year(data.get("year"))
+    notes, notes_error = check_notes(data.get("notes"))
+    found = {
+        "title": title_error,
+        "author": author_error,
+        "isbn": isbn_error,
+        "year": year_error,
+        "notes": notes_error,
     }
-    errors = {name: error for name, (_value, error) in checked.items() if error}
-    if errors:
+    errors = {name: error for name, error in found.items() if error}
+    if errors or title is None or author is None:
         return None, errors
-    values = {name: value for name, (value, _error) in checked.items()}
-    return BookInput(**values), {}
+    return BookInput(title, author, isbn_value, year, notes), {}

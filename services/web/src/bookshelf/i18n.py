@@ -29,6 +29,16 @@ def select_locale() -> str:
     return matched or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def return_path() -> str:
+    """Where the language switch sends the user back: this page, if it can be fetched."""
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):
+        return ""
+    if request.method == "GET" and request.query_string:
+        return request.full_path
+    return request.path
+
+
 def safe_next(target: str | None, fallback: str) -> str:
     """Only a local path: never redirect to another host."""
     if not target:

@@ -23,7 +23,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +48,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return check_password_hash(self.password_hash, password)
 
 
-class Book(db.Model):  # type: ignore[name-defined,misc]
+class Book(db.Model):  # type: ignore[name-defined]
     __tablename__ = "books"
     __table_args__ = (Index("ix_books_owner_id_title", "owner_id", "title"),)
 
@@ -75,7 +75,7 @@ class Book(db.Model):  # type: ignore[name-defined,misc]
         }
 
 
-class EmailEvent(db.Model):  # type: ignore[name-defined,misc]
+class EmailEvent(db.Model):  # type: ignore[name-defined]
     """Transactional outbox: one row per email to send, written with the book change."""
 
     __tablename__ = "email_events"

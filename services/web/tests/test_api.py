@@ -228,3 +228,52 @@ def test_openapi_is_served_and_matches_the_routes(app: Flask, client: FlaskClien
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == served
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "fields"),
+    [
+        ('{"title": "a\\ud800", "author": "b"}', 422, {"title"}),
+        ('{"title": "t", "author": "b", "notes": "\\udfff"}', 422, {"notes"}),
+        ('{"title": "t\\u0000", "author": "b"}', 422, {"title"}),
+        ('{"title": "t", "author": "b", "year": 1e400}', 422, {"year"}),
+        ('{"title": "t", "author": "b", "year": NaN}', 422, {"year"}),
+        ("[" * 50_000 + "]" * 50_000, 400, set()),
+    ],
+    ids=["surrogate-title", "surrogate-notes", "nul", "huge-float", "nan", "deep-nesting"],
+)
+def test_hostile_json_is_refused_cleanly(
+    client: FlaskClient, token: str, raw: str, status: int, fields: set[str]
+) -> None:
+    response = client.post(
+        "/api/v1/books", data=raw, content_type="application/json", headers=bearer(token)
+    )
+    body = assert_error_shape(response, status)
+    assert set(body["fields"]) == fields
+
+
+def spec_validator(name: str) -> Any:
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    spec = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "src/bookshelf/openapi.yaml").read_text()
+    )
+    return Draft202012Validator({**spec, "$ref": f"#/components/schemas/{name}"})
+
+
+def test_responses_match_the_openapi_schemas(client: FlaskClient, token: str) -> None:
+    created = client.post("/api/v1/books", json=BOOK, headers=bearer(token)).get_json()
+    spec_validator("BookCreated").validate(created)
+    one = client.get(f"/api/v1/books/{created['id']}", headers=bearer(token)).get_json()
+    spec_validator("Book").validate(one)
+    spec_validator("BookPage").validate(
+        client.get("/api/v1/books", headers=bearer(token)).get_json()
+    )
+    spec_validator("Error").validate(client.get("/api/v1/books").get_json())
+    deleted = client.delete(f"/api/v1/books/{created['id']}", headers=bearer(token)).get_json()
+    spec_validator("BookDeleted").validate(deleted)
+    invalid = {"title": "", "author": "x" * 201, "isbn": "1"}
+    assert not spec_validator("BookInput").is_valid(invalid)
+    assert spec_validator("BookInput").is_valid(BOOK)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from bookshelf import notifications, outbox, queries, tokens
 from bookshelf.book_input import FIELDS, validate_book
@@ -65,7 +65,10 @@ def api_user() -> User:
 def _json_object() -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType(_("Send the body as application/json."))
-    body = request.get_json()  # malformed JSON -> 400
+    try:
+        body = request.get_json()  # malformed JSON -> 400
+    except RecursionError:  # absurdly deep nesting: malformed as far as we care
+        raise BadRequest() from None
     if not isinstance(body, dict):
         raise ApiError(422, _("The body must be a JSON object."))
     return body

@@ -38,9 +38,16 @@ def year_max() -> int:
     return datetime.now(UTC).year + 1
 
 
+# Cc: control characters (CR, LF, NUL, ...). Cs: lone surrogates, which JSON can carry
+# ("\ud800") but UTF-8, and so Postgres, cannot store.
+_REFUSED_CATEGORIES = {"Cc", "Cs"}
+
+
 def has_control_chars(value: str, allowed: set[str] | None = None) -> bool:
     allowed = allowed or set()
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+    return any(
+        unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in allowed for ch in value
+    )
 
 
 def check_line(value: Any, max_len: int) -> tuple[str | None, str | None]:

@@ -5,6 +5,7 @@ State and logs go to `.devstack/` (git-ignored), emptied at each start.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -18,8 +19,27 @@ from devstack.stack import LocalStack
 STATE_DIR = REPO / ".devstack"
 
 
+PID_FILE = STATE_DIR / "devstack.pid"
+
+
+def running_instance() -> int | None:
+    """The pid of a `make dev` that still runs on this state dir, if any."""
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def main() -> int:
+    other = running_instance()
+    if other is not None:
+        print(f"`make dev` already runs (pid {other}); stop it first.", file=sys.stderr)
+        return 1
     shutil.rmtree(STATE_DIR, ignore_errors=True)
+    STATE_DIR.mkdir(parents=True)
+    PID_FILE.write_text(str(os.getpid()))
     stop_requested = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -34,6 +54,7 @@ def main() -> int:
         stack.start()
     except (StackError, KeyboardInterrupt) as exc:
         print(f"The stack did not start: {exc}", file=sys.stderr)
+        PID_FILE.unlink(missing_ok=True)
         return 1
     signal.signal(signal.SIGINT, request_stop)
     try:
@@ -47,6 +68,7 @@ def main() -> int:
         stop_requested.wait()
     finally:
         stack.stop()
+        PID_FILE.unlink(missing_ok=True)
     print("Stopped.")
     return 0
 

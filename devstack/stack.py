@@ -77,20 +77,32 @@ class LocalStack:
             result_backend=self.broker.url,
             # Two pool processes: one SMTP round trip need not wait for another.
             concurrency=2,
-            extra_env={"LOG_LEVEL": self.env["LOG_LEVEL"]},
+            extra_env={
+                k: v for k, v in self.env.items() if k.startswith("MAIL_") or k == "LOG_LEVEL"
+            },
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
 
     def _service_env(self) -> dict[str, str]:
-        """The environment of web, migrate and worker (docs/architecture.md)."""
+        """The environment of web, migrate and worker (docs/architecture.md).
+
+        Every setting the services read is set here, even when empty: they load a `.env`
+        found above their cwd (the repo's, for `make dev`), and a value already in the
+        environment is the only thing it does not override. A `.env` written for Docker
+        (MAIL_USE_TLS=true, hosts named keydb, ...) must not reach the local processes.
+        """
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "CELERY_"))}
         return {
-            **os.environ,
+            **inherited,
             "SECRET_KEY": secrets.token_hex(32),
             "DATABASE_URL": self.postgres.url(DATABASE_NAME),
             "CELERY_BROKER_URL": self.broker.url,
+            "CELERY_RESULT_BACKEND": self.broker.url,
             "SESSION_COOKIE_SECURE": "false",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(self.mailhog.smtp_port),
+            "MAIL_USERNAME": "",
+            "MAIL_PASSWORD": "",
             "MAIL_USE_TLS": "false",
             "MAIL_USE_SSL": "false",
             "MAIL_DEFAULT_SENDER": "Bookshelf <no-reply@bookshelf.localhost>",

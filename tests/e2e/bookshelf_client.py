@@ -77,6 +77,8 @@ class BookshelfUser:
 
     def logout(self) -> None:
         self.submit("/auth/account", "csrf_token", action_contains="/logout").raise_for_status()
+        library = self.http.get(self.url("/"), timeout=10)
+        assert "/auth/login" in library.url, "still logged in after logging out"
 
     def api_token(self) -> str:
         """Generate a token on the account page and read it off the page, as a person would."""

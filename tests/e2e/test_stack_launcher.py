@@ -3,6 +3,8 @@ nothing that did start is left running."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from devstack.process import StackError
@@ -10,7 +12,7 @@ from devstack.stack import LocalStack
 
 
 def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() -> None:
-    stack = LocalStack()
+    stack = LocalStack(keep_workdir=True)
     # Only gunicorn loses its secret: migrate still runs, so the failure is the web's.
     stack.web.process.env["SECRET_KEY"] = ""
 
@@ -19,9 +21,10 @@ def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() ->
 
     message = str(failure.value)
     assert message.startswith("web (gunicorn) exited early")
-    assert "SECRET_KEY" in message  # the app's own start-up error, quoted from web.log
+    assert f"last lines of {stack.web.process.log_path}" in message
     processes = [stack.broker.process, stack.mailhog.process, stack.worker.process]
     assert [p.proc is not None for p in processes] == [True, True, True]
     assert not any(p.running for p in [*processes, stack.web.process, stack.nginx.process])
     assert not stack.postgres.data_dir.exists()
-    assert not stack.workdir.exists()
+    assert "Missing required setting(s): SECRET_KEY" in stack.web.process.log_path.read_text()
+    shutil.rmtree(stack.workdir)

@@ -243,3 +243,22 @@ def test_an_invalid_payload_fails_without_retry(
     assert str(result.result).startswith("permanent failure: ")
     assert smtp_handler.data_attempts == 0
     assert outcomes(caplog) == ["failed@1"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Cien años de ñandúes 📚 <b>tags</b> & “comillas” b311a6",
+        "Ñ " * 120,  # long: folded over several encoded words, every space kept
+        "plain ASCII title that is long enough to be folded over more than one line " * 3,
+    ],
+)
+def test_subject_survives_encoding_and_folding(
+    worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent, title: str
+) -> None:
+    title = title.strip()
+    run(worker_app, BOOK_ADDED, make_event(title=title).to_dict())
+    [message] = smtp_handler.delivered
+    assert message["Subject"] == f"Libro añadido: {title}"
+    [raw] = smtp_handler.raw
+    assert raw.count(b"\n") == raw.count(b"\r\n")  # SMTP line endings throughout

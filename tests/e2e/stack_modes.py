@@ -112,14 +112,23 @@ def docker_stack() -> Iterator[StackUrls]:
         compose.stop()
 
 
-@contextmanager
-def running_stack(environ: Mapping[str, str] | None = None) -> Iterator[StackUrls]:
+def selected_mode(environ: Mapping[str, str] | None = None) -> str:
+    """`attached`, `local` or `docker`: what running_stack() will do."""
     environ = os.environ if environ is None else environ
     attach = bool(environ.get("E2E_BASE_URL") and environ.get("E2E_MAILHOG_URL"))
     if attach and environ.get("E2E_STACK", "auto").strip().lower() != "local":
+        return "attached"
+    return chosen_mode(environ)
+
+
+@contextmanager
+def running_stack(environ: Mapping[str, str] | None = None) -> Iterator[StackUrls]:
+    environ = os.environ if environ is None else environ
+    mode = selected_mode(environ)
+    if mode == "attached":
         with attached_stack(environ["E2E_BASE_URL"], environ["E2E_MAILHOG_URL"]) as urls:
             yield urls
-    elif chosen_mode(environ) == "local":
+    elif mode == "local":
         with local_stack() as urls:
             yield urls
     else:

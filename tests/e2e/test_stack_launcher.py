@@ -9,6 +9,11 @@ import pytest
 
 from devstack.process import StackError
 from devstack.stack import LocalStack
+from tests.e2e.stack_modes import selected_mode
+
+pytestmark = pytest.mark.skipif(
+    selected_mode() != "local", reason="tests the local-process launcher; this run uses Docker"
+)
 
 
 def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() -> None:

@@ -33,8 +33,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackUrls]:
-    with running_stack() as urls:
+def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
+    with running_stack(keep_logs=lambda: request.session.testsfailed > 0) as urls:
         figures.record("stack_mode", urls.mode)
         if urls.cold_start_seconds is not None:
             figures.record("cold_start_seconds", round(urls.cold_start_seconds, 2))

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import requests
 
 from devstack.process import StackError, wait_until
+from tests.e2e import figures
 
 REPO = Path(__file__).resolve().parents[2]
 MODES = ("auto", "local", "docker")
@@ -58,18 +59,26 @@ def chosen_mode(environ: Mapping[str, str]) -> str:
 
 
 @contextmanager
-def local_stack() -> Iterator[StackUrls]:
+def local_stack(keep_logs: Callable[[], bool] = lambda: False) -> Iterator[StackUrls]:
+    """LocalStack; its logs outlive it when `keep_logs()` says so at the end (a test failed)."""
     from devstack.stack import LocalStack
 
-    with LocalStack() as stack:
-        yield StackUrls(
-            base_url=stack.base_url,
-            mailhog_api_url=stack.mailhog_api_url,
-            mailhog_ui_url=stack.mailhog_ui_url,
-            mode="local",
-            cold_start_seconds=stack.cold_start_seconds,
-            timings=dict(stack.timings),
-        )
+    stack = LocalStack(keep_workdir=True)
+    try:
+        with stack:
+            yield StackUrls(
+                base_url=stack.base_url,
+                mailhog_api_url=stack.mailhog_api_url,
+                mailhog_ui_url=stack.mailhog_ui_url,
+                mode="local",
+                cold_start_seconds=stack.cold_start_seconds,
+                timings=dict(stack.timings),
+            )
+    finally:
+        if keep_logs():
+            figures.record("stack_logs_kept_in", str(stack.workdir))
+        else:
+            shutil.rmtree(stack.workdir, ignore_errors=True)
 
 
 def wait_for_http(name: str, url: str, timeout: float) -> None:
@@ -122,14 +131,16 @@ def selected_mode(environ: Mapping[str, str] | None = None) -> str:
 
 
 @contextmanager
-def running_stack(environ: Mapping[str, str] | None = None) -> Iterator[StackUrls]:
+def running_stack(
+    environ: Mapping[str, str] | None = None, keep_logs: Callable[[], bool] = lambda: False
+) -> Iterator[StackUrls]:
     environ = os.environ if environ is None else environ
     mode = selected_mode(environ)
     if mode == "attached":
         with attached_stack(environ["E2E_BASE_URL"], environ["E2E_MAILHOG_URL"]) as urls:
             yield urls
     elif mode == "local":
-        with local_stack() as urls:
+        with local_stack(keep_logs) as urls:
             yield urls
     else:
         with docker_stack() as urls:

@@ -52,11 +52,16 @@ class Email:
         return self.header("Message-ID")
 
     def part(self, content_type: str) -> str:
-        """The decoded body of the first MIME part of `content_type`."""
+        """The decoded body of the first MIME part of `content_type`.
+
+        Raw.Data is the SMTP data as sent; an 8bit part only decodes right when it is
+        parsed as the bytes it was, not as text.
+        """
         import email
         from email import policy
 
-        message = email.message_from_string(self.raw["Raw"]["Data"], policy=policy.default)
+        raw = str(self.raw["Raw"]["Data"]).encode("utf-8", "surrogateescape")
+        message = email.message_from_bytes(raw, policy=policy.default)
         for part in message.walk():
             if part.get_content_type() == content_type:
                 return str(part.get_content())
@@ -74,7 +79,12 @@ class MailHogClient:
         while True:
             reply = self.http.get(
                 f"{self.api_url}/api/v2/search",
-                params={"kind": "to", "query": address, "start": start, "limit": PAGE_SIZE},
+                params={
+                    "kind": "to",
+                    "query": address,
+                    "start": str(start),
+                    "limit": str(PAGE_SIZE),
+                },
                 timeout=5,
             )
             reply.raise_for_status()
@@ -114,9 +124,12 @@ class MailHogServer:
             "mailhog",
             [
                 mailhog_binary(),
-                "-smtp-bind-addr", f"127.0.0.1:{self.smtp_port}",
-                "-api-bind-addr", api,
-                "-ui-bind-addr", api,
+                "-smtp-bind-addr",
+                f"127.0.0.1:{self.smtp_port}",
+                "-api-bind-addr",
+                api,
+                "-ui-bind-addr",
+                api,
             ],
             workdir / "mailhog.log",
         )

@@ -24,7 +24,7 @@ def postgres_bindir() -> Path:
         key=lambda p: int(Path(p).parts[-3]),
     )
     if not candidates:
-        raise StackError("Postgres is not installed: run `make bootstrap` (apt-get install postgresql).")
+        raise StackError("Postgres is not installed: run `make bootstrap`.")
     return Path(candidates[-1]).parent
 
 
@@ -49,15 +49,33 @@ class PostgresServer:
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
         initdb = self._run(
-            "initdb", "-D", str(self.data_dir), "-A", "trust", "-U", self.user,
-            "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-A",
+            "trust",
+            "-U",
+            self.user,
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         if initdb.returncode != 0:
             raise StackError(f"postgres initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c max_connections=200"
         started = self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-o", options,
-            "-l", str(self.log_path), "-w", "-t", "30", "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.log_path),
+            "-w",
+            "-t",
+            "30",
+            "start",
         )
         if started.returncode != 0:
             raise StackError(

@@ -21,16 +21,16 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no log written)"
 
 
-def wait_until(
-    check: Callable[[], bool], timeout: float, interval: float = 0.05
-) -> bool:
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll `check` until it is true or `timeout` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             if check():
                 return True
-        except Exception:  # noqa: BLE001 - a failing probe just means "not yet"
+        except StackError:
+            raise
+        except Exception:  # noqa: BLE001, S110 - a failing probe just means "not yet"
             pass
         if time.monotonic() >= deadline:
             return False
@@ -83,17 +83,8 @@ class ManagedProcess:
                 raise StackError(self._failure("exited early"))
             return check()
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if ready():
-                    return
-            except StackError:
-                raise
-            except Exception:  # noqa: BLE001 - not ready yet
-                pass
-            time.sleep(0.05)
-        raise StackError(self._failure(f"was not ready after {timeout:.0f}s"))
+        if not wait_until(ready, timeout):
+            raise StackError(self._failure(f"was not ready after {timeout:.0f}s"))
 
     def _failure(self, what: str) -> str:
         code = self.proc.poll() if self.proc else None

@@ -31,9 +31,21 @@ class BrokerServer:
         binary = broker_binary()
         self.flavour = Path(binary).name
         argv = [
-            binary, "--bind", "127.0.0.1", "--port", str(self.port),
-            "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--dir", str(workdir), "--logfile", "",
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            "",
         ]
         if self.flavour == "keydb-server":
             argv += ["--server-threads", "2"]

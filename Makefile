@@ -39,7 +39,7 @@ typecheck: bootstrap ## mypy on the packages
 
 ## --- tests --------------------------------------------------------------
 .PHONY: test
-test: bootstrap lint ## The test command: installs what is missing, then lint + every suite
+test: bootstrap lint typecheck ## The test command: installs what is missing, then lint, mypy and every suite
 	$(PYTEST)
 
 .PHONY: test-unit

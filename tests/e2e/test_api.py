@@ -8,7 +8,6 @@ import requests
 
 from devstack.mailhog import MailHogClient
 from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.mail_parts import part
 from tests.e2e.stack_modes import StackUrls
 
 
@@ -29,7 +28,7 @@ def test_api_add_list_delete_with_bearer_token_sends_both_emails(
     assert [item["title"] for item in listed["items"]] == [title]
     (added,) = mailhog.wait_for(user.account.email, 1)
     assert title in added.subject
-    assert "Jorge Luis Borges" in part(added, "text/plain")
+    assert "Jorge Luis Borges" in added.part("text/plain")
 
     deleted = api.delete_book(book["id"])
 

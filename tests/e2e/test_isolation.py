@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from devstack.mailhog import MailHogClient
 from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.mail_parts import part
 from tests.e2e.stack_modes import StackUrls
 
 BOOKS_EACH = 5
@@ -40,4 +39,4 @@ def test_two_users_adding_at_once_each_receive_only_their_own_emails(
         assert not any(t in s for s in subjects for t in theirs)
         for email in emails:
             assert email.to == [reader.account.email]
-            assert reader.account.name in part(email, "text/plain")
+            assert reader.account.name in email.part("text/plain")

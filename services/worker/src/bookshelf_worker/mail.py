@@ -86,7 +86,9 @@ class BookshelfMessage(Message):
         message.policy = SMTP_COMPAT32
         if self.subject:
             # Encoded knowing its header name, so the first line is used too.
-            message.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
+            # compat32 takes a Header object; typeshed only knows str.
+            subject = Header(self.subject, "utf-8", header_name="Subject")
+            message.replace_header("Subject", subject)  # type: ignore[arg-type]
         return message
 
 

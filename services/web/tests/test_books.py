@@ -145,4 +145,3 @@ def test_another_users_book_is_404_and_stays_intact(
 def test_out_of_range_ids_are_404(client: FlaskClient, auth: Any, book_id: str) -> None:
     auth.new_user()
     assert client.get(f"/books/{book_id}").status_code == 404
-

@@ -1,0 +1,101 @@
+"""Adds while the broker dies: the request must still answer 201 quickly, and the
+email events must stay 'pending' in the outbox (nothing is lost, nothing is sent)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench.load import ApiClient, Run, timed
+from bench.mailbox import wait_for_emails
+from bench.stats import latency_ms
+from devstack.stack import LocalStack
+
+
+def outbox_statuses(database_url: str, event_ids: list[str]) -> dict[str, int]:
+    """How many of these email events are in each outbox status."""
+    if not event_ids:
+        return {}
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT status, count(*) FROM email_events WHERE id = ANY(:ids) GROUP BY 1"),
+                {"ids": event_ids},
+            )
+            return {str(status): int(count) for status, count in rows}
+    finally:
+        engine.dispose()
+
+
+def relay_of(stack: LocalStack) -> object | None:
+    """The outbox relay, if this LocalStack runs one (it re-sends pending events)."""
+    return next((value for key, value in vars(stack).items() if "relay" in key.lower()), None)
+
+
+def sequential_adds_with_broker_stop(
+    stack: LocalStack, client: ApiClient, count: int, time_limit: float
+) -> tuple[Run, Run, float]:
+    """`count` sequential adds; the broker is stopped after the first half."""
+    before, after = Run(), Run()
+    session = client.session()
+    deadline = time.monotonic() + time_limit
+    stop_seconds = 0.0
+    began = time.perf_counter()
+    for index in range(count):
+        if time.monotonic() >= deadline:
+            break
+        if index == count // 2:
+            before.wall_seconds = time.perf_counter() - began
+            stopping = time.perf_counter()
+            stack.broker.stop()
+            stop_seconds = time.perf_counter() - stopping
+            began = time.perf_counter()
+        sample = timed(lambda s, i: client.add_book(s, "down", i), session, index)
+        (before if index < count // 2 else after).samples.append(sample)
+    after.wall_seconds = time.perf_counter() - began
+    return before, after, stop_seconds
+
+
+def phase(run: Run) -> dict[str, Any]:
+    queued = [s.body["notification"]["queued"] for s in run.samples if s.body and s.status == 201]
+    return {
+        "latency_ms": latency_ms([s.seconds for s in run.samples]),
+        "throughput_per_s": round(run.throughput, 1),
+        "statuses": run.statuses(),
+        "queued": sum(queued),
+        "not_queued": len(queued) - sum(queued),
+        "first_three_ms": [round(s.seconds * 1000, 1) for s in run.samples[:3]],
+    }
+
+
+def measure(
+    stack: LocalStack, client: ApiClient, count: int, time_limit: float, recovery_wait: float
+) -> dict[str, Any]:
+    before, after, stop_seconds = sequential_adds_with_broker_stop(stack, client, count, time_limit)
+    down_events = [
+        s.body["notification"]["event_id"] for s in after.samples if s.body and s.status == 201
+    ]
+    database_url = stack.env["DATABASE_URL"]
+    figures: dict[str, Any] = {
+        "broker_up": phase(before),
+        "broker_down": phase(after),
+        "broker_stop_seconds": round(stop_seconds, 2),
+        "outbox_while_down": outbox_statuses(database_url, down_events),
+    }
+    # Bring the broker back on its port, so the worker reconnects and stops cleanly.
+    # Only a relay re-sends what stayed pending; without one the rows wait for a
+    # retry from the notifications page.
+    stack.broker.start()
+    relay = relay_of(stack)
+    wait = recovery_wait if relay is not None else min(recovery_wait, 2.0)
+    emails, waited = wait_for_emails(
+        stack.mailhog_client(), client.email, len(before.samples) + len(down_events), wait
+    )
+    figures["relay_running"] = relay is not None
+    figures["outbox_after_broker_back"] = outbox_statuses(database_url, down_events)
+    figures["emails_after_broker_back"] = len(emails)
+    figures["waited_after_broker_back_seconds"] = round(waited, 2)
+    return figures

@@ -1,0 +1,109 @@
+"""Benchmark (not a test): resident memory of each service of a running LocalStack,
+idle and after a burst of adds (every email delivered), summed over each process tree
+(gunicorn master + workers, celery main + pool, the postmaster + backends, nginx
+master + workers).
+
+    .venv/bin/python -m bench.memory [--quick] [--burst 500]
+
+RSS counts the pages that forked workers share once per process; PSS splits them
+among the sharers, so PSS is what adds up (see bench/proc_tree.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bench.cli import Figures, Option, Row, run_alone
+from bench.load import ApiClient, closed_loop
+from bench.mailbox import event_ids, wait_for_emails
+from bench.proc_tree import tree_memory
+from devstack.process import ManagedProcess
+from devstack.stack import LocalStack
+
+NAME = "memory"
+OPTIONS = [
+    Option("burst", 500, 100, "adds in the burst (concurrency 4, as fast as they go)"),
+    Option("settle", 2.0, 1.0, "seconds to let the services settle before each reading"),
+]
+
+
+def service_roots(stack: LocalStack) -> dict[str, int]:
+    """service name -> pid of its top process. Any other managed service the stack
+    gains (an outbox relay, say) is picked up by the same rule."""
+    roots = {"postgres": int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])}
+    for name, service in vars(stack).items():
+        process = getattr(service, "process", None)
+        if isinstance(process, ManagedProcess) and process.running and process.proc:
+            roots[name] = process.proc.pid
+    return roots
+
+
+def reading(stack: LocalStack) -> dict[str, Any]:
+    services = {name: tree_memory(pid) for name, pid in service_roots(stack).items()}
+    figures: dict[str, Any] = {name: memory.as_mib() for name, memory in services.items()}
+    figures["total"] = {
+        "processes": sum(m.processes for m in services.values()),
+        "rss_mib": round(sum(m.rss_kib for m in services.values()) / 1024, 1),
+        "pss_mib": round(sum(m.pss_kib for m in services.values()) / 1024, 1),
+    }
+    return figures
+
+
+def run(args: argparse.Namespace) -> Figures:
+    print(f"[{NAME}] starting a LocalStack…", file=sys.stderr, flush=True)
+    with LocalStack() as stack:
+        time.sleep(args.settle)
+        idle = reading(stack)
+        client = ApiClient(stack.base_url, "memory")
+        burst = closed_loop(
+            client, lambda s, i: client.add_book(s, "burst", i), args.burst, 4, time_limit=120
+        )
+        queued = len(event_ids(burst))
+        emails, waited = wait_for_emails(stack.mailhog_client(), client.email, queued, 120)
+        time.sleep(args.settle)
+        after = reading(stack)
+    return {
+        "burst": {
+            "adds": len(burst.samples),
+            "statuses": burst.statuses(),
+            "seconds": round(burst.wall_seconds, 2),
+            "emails_arrived": len(emails),
+            "emails_expected": queued,
+            "emails_drained_after_seconds": round(waited, 2),
+        },
+        "idle": idle,
+        "after_burst": after,
+    }
+
+
+def summary_rows(figures: Figures) -> list[Row]:
+    burst = figures["burst"]
+    rows: list[Row] = [
+        (
+            "burst",
+            f"{burst['adds']} adds in {burst['seconds']} s, statuses {burst['statuses']}, "
+            f"emails {burst['emails_arrived']}/{burst['emails_expected']}",
+        )
+    ]
+    for service, idle in figures["idle"].items():
+        after = figures["after_burst"].get(service, {})
+        rows.append(
+            (
+                f"{service} ({idle['processes']} proc)",
+                f"RSS {idle['rss_mib']} -> {after.get('rss_mib')} MiB, "
+                f"PSS {idle['pss_mib']} -> {after.get('pss_mib')} MiB (idle -> after burst)",
+            )
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_alone(NAME, __doc__ or NAME, OPTIONS, run, summary_rows, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

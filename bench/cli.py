@@ -30,9 +30,11 @@ class Option:
         return int if isinstance(self.full, int) and isinstance(self.quick, int) else float
 
 
-def build_parser(doc: str, options: Sequence[Option]) -> argparse.ArgumentParser:
+def build_parser(name: str, doc: str, options: Sequence[Option]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=f"python -m bench.{name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     for option in options:
@@ -45,8 +47,10 @@ def build_parser(doc: str, options: Sequence[Option]) -> argparse.ArgumentParser
     return parser
 
 
-def parse(doc: str, options: Sequence[Option], argv: Sequence[str] | None) -> argparse.Namespace:
-    args = build_parser(doc, options).parse_args(argv)
+def parse(
+    name: str, doc: str, options: Sequence[Option], argv: Sequence[str] | None
+) -> argparse.Namespace:
+    args = build_parser(name, doc, options).parse_args(argv)
     for option in options:
         key = option.name.replace("-", "_")
         if getattr(args, key) is None:
@@ -70,7 +74,7 @@ def run_alone(
     argv: Sequence[str] | None = None,
 ) -> int:
     """`python -m bench.<name>`: run, print the table, save the JSON."""
-    args = parse(doc, options, argv)
+    args = parse(name, doc, options, argv)
     figures = run(args)
     print_table(name, summary_rows(figures))
     print(f"\nsaved {stats.save(name, figures)}")

@@ -53,7 +53,7 @@ def sequential_adds_with_broker_stop(
             stack.broker.stop()
             stop_seconds = time.perf_counter() - stopping
             began = time.perf_counter()
-        sample = timed(lambda s, i: client.add_book(s, "down", i), session, index)
+        sample = timed(client.poster("down"), session, index)
         (before if index < count // 2 else after).samples.append(sample)
     after.wall_seconds = time.perf_counter() - began
     return before, after, stop_seconds
@@ -96,6 +96,7 @@ def measure(
     )
     figures["relay_running"] = relay is not None
     figures["outbox_after_broker_back"] = outbox_statuses(database_url, down_events)
-    figures["emails_after_broker_back"] = len(emails)
+    figures["emails_received"] = len(emails)
+    figures["emails_queued_before_stop"] = figures["broker_up"]["queued"]
     figures["waited_after_broker_back_seconds"] = round(waited, 2)
     return figures

@@ -9,7 +9,10 @@ LocalStack (Postgres, broker, MailHog, gunicorn, Celery worker, nginx as local p
 2. Email latency at a steady rate (paced, not a burst): from the 201 to MailHog's
    `Created` for that message, matched by Message-ID (derived from the event id).
 3. The broker stopped half way through a run of adds: adds still answer 201, and
-   their outbox rows stay 'pending'.
+   their outbox rows stay 'pending' (until an outbox relay, if the stack runs one,
+   re-sends them once the broker is back).
+4. POST at concurrency 1 straight to gunicorn (no nginx), with the real dispatch and
+   with a second gunicorn whose dispatch does nothing: the dispatch's cost over HTTP.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bench import broker_down
+from bench import broker_down, no_dispatch
 from bench.cli import Figures, Option, Row, run_alone
 from bench.load import ApiClient, Run, closed_loop, paced
 from bench.mailbox import delivery, event_ids, wait_for_emails
@@ -33,6 +36,7 @@ OPTIONS = [
     Option("rate", 20.0, 20.0, "adds per second in the email-latency run"),
     Option("seconds", 10.0, 4.0, "length of the email-latency run, in seconds"),
     Option("broker-down-requests", 100, 40, "sequential adds; the broker stops after half"),
+    Option("recovery-wait", 45.0, 30.0, "how long to wait for an outbox relay to re-send"),
     Option("time-limit", 60.0, 30.0, "upper bound of each load run, in seconds"),
 ]
 CONCURRENCIES = (1, 4)
@@ -54,7 +58,7 @@ def latency_runs(client: ApiClient, args: argparse.Namespace) -> tuple[Figures, 
     """GET and POST at each concurrency; also how many emails those POSTs queued."""
     calls = {
         "GET": lambda session, _i: client.list_books(session),
-        "POST": lambda session, i: client.add_book(session, "load", i),
+        "POST": client.poster("load"),
     }
     queued = 0
     for method, call in calls.items():  # warm-up: both gunicorn workers, both paths
@@ -73,9 +77,7 @@ def latency_runs(client: ApiClient, args: argparse.Namespace) -> tuple[Figures, 
 
 def steady_email_run(stack: LocalStack, args: argparse.Namespace) -> Figures:
     client = ApiClient(stack.base_url, "steady")
-    run = paced(
-        client, lambda session, i: client.add_book(session, "steady", i), args.rate, args.seconds
-    )
+    run = paced(client, client.poster("steady"), args.rate, args.seconds)
     figures = load_figures(run)
     figures["target_rate_per_s"] = args.rate
     figures["delivery"] = delivery(run, stack.mailhog_client(), client.email, timeout=60)
@@ -105,7 +107,11 @@ def run(args: argparse.Namespace) -> Figures:
             ApiClient(stack.base_url, "down"),
             args.broker_down_requests,
             args.time_limit,
-            recovery_wait=15.0,
+            recovery_wait=args.recovery_wait,
+        )
+        log("POST straight to gunicorn, with and without the dispatch…")
+        figures["direct_to_gunicorn"] = no_dispatch.compare(
+            stack, args.requests, args.warmup, args.time_limit
         )
     return figures
 
@@ -153,7 +159,23 @@ def summary_rows(figures: Figures) -> list[Row]:
             f"{down['outbox_after_broker_back']} (relay running: {down['relay_running']}, "
             f"waited {down['waited_after_broker_back_seconds']} s)",
         ),
+        (
+            "  emails of this user",
+            f"{down['emails_received']} received, "
+            f"{down['emails_queued_before_stop']} queued before the stop",
+        ),
     ]
+    direct = figures["direct_to_gunicorn"]
+    for label in ("with_dispatch", "no_dispatch"):
+        part = direct[label]
+        rows.append(
+            (
+                f"POST c=1 to gunicorn, {label.replace('_', ' ')}",
+                f"{describe(part['latency_ms'])}, {part['throughput_per_s']} req/s, "
+                f"statuses {part['statuses']}",
+            )
+        )
+    rows.append(("  dispatch cost (difference of p50s)", f"{direct['dispatch_cost_p50_ms']} ms"))
     return rows
 
 

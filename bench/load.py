@@ -7,6 +7,7 @@ client shares the machine's cores with the stack it measures.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ import requests
 from tests.e2e.bookshelf_client import BookshelfUser
 
 REQUEST_TIMEOUT = 10.0
+Call = Callable[[requests.Session, int], requests.Response]
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,18 @@ class ApiClient:
         book = {"title": self.title(label, index), "author": "Autora Banco"}
         return session.post(f"{self.base_url}/api/v1/books", json=book, timeout=REQUEST_TIMEOUT)
 
+    def poster(self, label: str) -> Call:
+        """A call that adds book number `index` of this label."""
+        return lambda session, index: self.add_book(session, label, index)
+
+    def via(self, base_url: str) -> ApiClient:
+        """The same user and token, talking to another address (e.g. gunicorn directly)."""
+        other = copy.copy(self)
+        other.base_url = base_url.rstrip("/")
+        return other
+
     def list_books(self, session: requests.Session) -> requests.Response:
         return session.get(f"{self.base_url}/api/v1/books", timeout=REQUEST_TIMEOUT)
-
-
-Call = Callable[[requests.Session, int], requests.Response]
 
 
 def timed(call: Call, session: requests.Session, index: int) -> Sample:

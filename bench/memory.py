@@ -59,9 +59,7 @@ def run(args: argparse.Namespace) -> Figures:
         time.sleep(args.settle)
         idle = reading(stack)
         client = ApiClient(stack.base_url, "memory")
-        burst = closed_loop(
-            client, lambda s, i: client.add_book(s, "burst", i), args.burst, 4, time_limit=120
-        )
+        burst = closed_loop(client, client.poster("burst"), args.burst, 4, time_limit=120)
         queued = len(event_ids(burst))
         emails, waited = wait_for_emails(stack.mailhog_client(), client.email, queued, 120)
         time.sleep(args.settle)

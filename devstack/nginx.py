@@ -103,6 +103,11 @@ class NginxServer:
     def error_log(self) -> Path:
         return self.runtime_dir / "error.log"
 
+    @property
+    def access_log(self) -> Path:
+        """JSON lines (log_format bookshelf_json), one per request, written after the reply."""
+        return self.runtime_dir / "access.log"
+
     def write_config(self) -> Path:
         """Render the template into a 0755 runtime dir that nginx's workers can use."""
         self.runtime_dir.mkdir(parents=True, exist_ok=True)

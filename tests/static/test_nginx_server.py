@@ -4,6 +4,7 @@ proxying, static files, security headers, body limit, gzip, health endpoint."""
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.static
 PAGE = ("<!doctype html><title>upstream</title>" + "<p>bookshelf</p>" * 200).encode()
 CSS = ("body { margin: 0; }\n" + ".book { color: #333; padding: 1rem; }\n" * 100).encode()
 HSTS = 31536000
+UPSTREAM_REQUEST_ID = "set-by-the-upstream"
 
 
 @dataclass
@@ -44,6 +46,7 @@ def make_handler(seen: Upstream) -> type[BaseHTTPRequestHandler]:
             # nginx must hide the app's copies of the headers it owns.
             self.send_header("X-Frame-Options", "SAMEORIGIN")
             self.send_header("X-Powered-By", "upstream")
+            self.send_header("X-Request-ID", UPSTREAM_REQUEST_ID)
             self.end_headers()
             self.wfile.write(body)
 
@@ -139,6 +142,9 @@ def test_security_headers_once_on_every_response(running: Running, path: str) ->
     assert "unsafe-inline" not in policy
     assert "X-Powered-By" not in headers
     assert headers["Server"] == "nginx"
+    # nginx's own id, once: the app's copy is hidden (requests would join two with ", ").
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
+    assert "Retry-After" not in headers
 
 
 def test_body_limit_is_one_mebibyte(running: Running) -> None:

@@ -160,9 +160,14 @@ def summary_rows(figures: Figures) -> list[Row]:
             f"waited {down['waited_after_broker_back_seconds']} s)",
         ),
         (
-            "  emails of this user",
-            f"{down['emails_received']} received, "
-            f"{down['emails_queued_before_stop']} queued before the stop",
+            "  emails of the adds before the stop",
+            f"{down['emails_queued_before_stop']['arrived']}"
+            f"/{down['emails_queued_before_stop']['queued']} arrived",
+        ),
+        (
+            "  emails of the adds while down",
+            f"{down['emails_of_adds_while_down']['arrived']}"
+            f"/{down['emails_of_adds_while_down']['added']} arrived",
         ),
     ]
     direct = figures["direct_to_gunicorn"]

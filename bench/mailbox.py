@@ -25,6 +25,25 @@ def mailhog_created_at(email: Email) -> float:
     return datetime.fromisoformat(f"{found['base']}.{fraction}{zone}").timestamp()
 
 
+def event_id_of(email: Email) -> str:
+    """The event id in the worker's Message-ID, `<event_id@bookshelf>`."""
+    return email.message_id.strip("<>").split("@", 1)[0]
+
+
+def wait_for_events(
+    mailhog: MailHogClient, address: str, event_ids: set[str], timeout: float
+) -> tuple[set[str], float]:
+    """Poll until every one of `event_ids` has its email at `address`, or `timeout`
+    passes; return the ones that arrived and how long the wait took."""
+    began = time.monotonic()
+    while True:
+        arrived = {event_id_of(email) for email in mailhog.messages_to(address)} & event_ids
+        waited = time.monotonic() - began
+        if arrived == event_ids or waited >= timeout:
+            return arrived, waited
+        time.sleep(0.1)
+
+
 def wait_for_emails(
     mailhog: MailHogClient, address: str, count: int, timeout: float
 ) -> tuple[list[Email], float]:
@@ -54,7 +73,7 @@ def delivery(run: Run, mailhog: MailHogClient, address: str, timeout: float) -> 
     emails, waited = wait_for_emails(mailhog, address, len(answered), timeout)
     arrived: dict[str, float] = {}
     for email in emails:
-        event_id = email.message_id.strip("<>").split("@", 1)[0]
+        event_id = event_id_of(email)
         if event_id in answered:
             arrived.setdefault(event_id, mailhog_created_at(email))
     seconds = [arrived[event] - answered[event] for event in arrived]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -96,14 +97,16 @@ class ManagedProcess:
         )
 
     def stop(self) -> None:
-        if not self.running or self.proc is None:
+        """SIGTERM the main process only, as `docker stop` does to PID 1, so that
+        gunicorn, Celery and nginx shut down warmly and stop their own children (a
+        group-wide SIGTERM would kill Celery's pool mid-send). Whatever is left of the
+        group after the grace period, or after the main process exits, gets SIGKILL."""
+        if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.proc.wait(self.stop_timeout)
-        except subprocess.TimeoutExpired:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(self.stop_timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # group already gone
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        self.proc.wait(5)

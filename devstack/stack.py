@@ -1,7 +1,8 @@
 """The whole Bookshelf stack as local processes, for the e2e tests and `make dev`.
 
-    nginx ─► gunicorn (web) ─► Postgres
-                  └─► broker ─► celery worker ─► MailHog
+    nginx ─► gunicorn (web) ─► Postgres ◄─ outbox relay
+                  └─► broker ◄───────────────────┘
+                        └─► celery worker ─► MailHog
 
 Every port is chosen up front, so the services' environment is known before any of
 them starts; then the independent services start in parallel, each waiting for its
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,15 +27,19 @@ from typing import Protocol
 import requests
 
 from devstack.broker import BrokerServer
-from devstack.gunicorn import REPO, GunicornServer, run_migrations
+from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.nginx import NginxServer
 from devstack.postgres import PostgresServer
-from devstack.process import StackError, tail, wait_until
+from devstack.process import ManagedProcess, StackError, tail, wait_until
 from devstack.worker import CeleryWorker
 
 STATIC_ROOT = REPO / "services" / "web" / "src" / "bookshelf" / "static"
 DATABASE_NAME = "bookshelf"
+# The relay's pace here: a short interval, and a grace just above the request's own
+# dispatch (bounded well under a second), so a stuck email shows up within seconds.
+RELAY_INTERVAL_S = 2
+RELAY_GRACE_S = 1
 
 
 class Stoppable(Protocol):
@@ -50,7 +56,8 @@ def in_parallel(*steps: Callable[[], object]) -> None:
 
 
 class LocalStack:
-    """Starts Postgres, the broker, MailHog, gunicorn, the Celery worker and nginx."""
+    """Starts Postgres, the broker, MailHog, gunicorn, the Celery worker, the outbox
+    relay and nginx."""
 
     def __init__(self, workdir: Path | None = None, keep_workdir: bool | None = None) -> None:
         self.owns_workdir = workdir is None
@@ -82,6 +89,18 @@ class LocalStack:
             },
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
+        self.relay_heartbeat = self.workdir / "outbox-relay.heartbeat"
+        self.relay = ManagedProcess(
+            "outbox-relay",
+            [
+                sys.executable, "-m", "flask", "--app", "bookshelf", "outbox", "relay",
+                "--interval", str(RELAY_INTERVAL_S), "--grace", str(RELAY_GRACE_S),
+                "--heartbeat-file", str(self.relay_heartbeat),
+            ],
+            self.workdir / "outbox-relay.log",
+            env=self.env,
+            cwd=WEB_DIR,
+        )  # fmt: skip
 
     def _service_env(self) -> dict[str, str]:
         """The environment of web, migrate and worker (docs/architecture.md).
@@ -142,6 +161,13 @@ class LocalStack:
         self._run("postgres", self.postgres, self.postgres.start)
         self.postgres.create_database(DATABASE_NAME)
         self._timed("migrate", lambda: run_migrations(self.env, self.workdir / "migrate.log"))
+        self._run("outbox-relay", self.relay, self._start_relay)
+
+    def _start_relay(self) -> None:
+        """Ready once its first pass is done (the broker may still be starting)."""
+        self.relay_heartbeat.unlink(missing_ok=True)
+        self.relay.start()
+        self.relay.wait_ready(self.relay_heartbeat.exists, timeout=30)
 
     def _start_broker_and_worker(self) -> None:
         self._run("broker", self.broker, self.broker.start)
@@ -186,7 +212,11 @@ class LocalStack:
             return [started[name].stop for name in names if name in started]
 
         errors: list[BaseException] = []
-        for stage in (("nginx",), ("web", "worker"), ("mailhog", "broker", "postgres")):
+        for stage in (
+            ("nginx",),
+            ("web", "worker", "outbox-relay"),
+            ("mailhog", "broker", "postgres"),
+        ):
             steps = stopper(*stage)
             if not steps:
                 continue

@@ -1,12 +1,13 @@
 """Phase 2, no mocks: the web app (test client, real Postgres migrated with
-Flask-Migrate) -> broker -> `celery worker` process -> MailHog; and the same web
-app with its broker down."""
+Flask-Migrate) -> broker -> `celery worker` process -> MailHog; the same web app
+with its broker down; and the outbox relay that queues what it left pending."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from werkzeug.security import generate_password_hash
 from bookshelf import create_app, notifications
 from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent, User
+from bookshelf.outbox_relay import relay_pending
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
 from devstack.ports import free_port
@@ -189,6 +191,39 @@ def logged_in_client_for_existing(app: Flask, other: FlaskClient) -> FlaskClient
         session["_user_id"] = user_id
         session["_fresh"] = True
     return client
+
+
+def test_relay_queues_what_the_broker_refused_exactly_once(
+    make_web: Any,
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+) -> None:
+    down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    client = logged_in_client(down, address)
+    title = "El barón rampante"
+    add_book(client, title)
+    [event] = events_of(down, address)
+    assert event.status == "pending"
+
+    up = make_web(broker.url)
+    with up.app_context():
+        due = db.session.scalars(db.select(EmailEvent.id).filter_by(status="pending")).all()
+        assert event.id in due
+        first = relay_pending(limit=100, older_than=timedelta(0))
+        assert (first.queued, first.still_pending, first.broker_down) == (len(due), 0, False)
+        [email] = mailhog.wait_for(address, 1, timeout=20)
+        assert email.subject == f"Libro añadido: {title}"
+        assert email.message_id == f"<{event.id}@bookshelf>"
+        [stored] = events_of(up, address)
+        assert (stored.status, stored.task_id) == ("queued", event.id)
+
+        second = relay_pending(limit=100, older_than=timedelta(0))
+        assert (second.queued, second.still_pending) == (0, 0)
+    # Let a duplicate, had there been one, reach MailHog before counting.
+    assert not wait_until(lambda: len(mailhog.messages_to(address)) > 1, 1)
+    assert len(mailhog.messages_to(address)) == 1
 
 
 def test_readyz_reports_the_broker(make_web: Any, broker: BrokerServer) -> None:

@@ -135,3 +135,12 @@ def test_mark_queued_and_failed(user: User) -> None:
     [stored] = rows(EmailEvent, user.id)
     assert (stored.status, stored.task_id, stored.last_error) == ("queued", "task-123", None)
     assert stored.queued_at is not None
+
+
+def test_undeliverable_is_failed_and_a_refused_retry_makes_it_pending_again(user: User) -> None:
+    _book, email_event = outbox.add_book(user, DUNE)
+    outbox.mark_undeliverable(email_event, "invalid payload")
+    assert (email_event.status, email_event.last_error) == ("failed", "invalid payload")
+    outbox.mark_failed(email_event, "broker down")  # the user's retry met a dead broker
+    [stored] = rows(EmailEvent, user.id)
+    assert (stored.status, stored.last_error) == ("pending", "broker down")

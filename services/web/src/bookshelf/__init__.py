@@ -29,10 +29,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from bookshelf.cli import outbox_cli
     from bookshelf.errors import register_error_handlers
     from bookshelf.i18n import return_path
 
     register_error_handlers(app)
+    app.cli.add_command(outbox_cli)
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:

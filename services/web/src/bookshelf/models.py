@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -76,13 +76,23 @@ class Book(db.Model):  # type: ignore[name-defined]
 
 
 class EmailEvent(db.Model):  # type: ignore[name-defined]
-    """Transactional outbox: one row per email to send, written with the book change."""
+    """Transactional outbox: one row per email to send, written with the book change.
+
+    status: 'pending' (not on the queue yet: the outbox relay retries it), 'queued'
+    (handed to the broker) or 'failed' (will not be sent unless the user retries).
+    """
 
     __tablename__ = "email_events"
     __table_args__ = (
         CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
-        CheckConstraint("status IN ('pending', 'queued')", name="status"),
+        CheckConstraint("status IN ('pending', 'queued', 'failed')", name="status"),
         Index("ix_email_events_owner_created", "owner_id", "created_at"),
+        # The relay's queue: only the few pending rows, oldest first.
+        Index(
+            "ix_email_events_pending_created",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the event_id (UUID)

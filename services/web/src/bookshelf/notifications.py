@@ -39,14 +39,15 @@ DELIVERY_STATES: Final[dict[str, str]] = {
 def dispatch(event: EmailEvent) -> bool:
     """Enqueue the email for `event`; True when it is on the queue.
 
-    On success call `outbox.mark_queued(event, task_id)`; on a broker error call
-    `outbox.mark_failed(event, str(error))` and return False. Must not raise.
+    On success the event is 'queued'. On a broker error it stays (or becomes again)
+    'pending' with the error, for the outbox relay; an invalid payload makes it
+    'failed'. Either way False. Raises only if the database cannot record the outcome.
     """
     try:
         signature = signature_for(BookEvent.from_dict(event.payload), app=producer())
     except PayloadError as error:  # a bug in the payload we wrote: retrying cannot help
         log.error("email event %s has an invalid payload: %s", event.id, error)
-        outbox.mark_failed(event, str(error))
+        outbox.mark_undeliverable(event, str(error))
         return False
     try:
         result = signature.apply_async()

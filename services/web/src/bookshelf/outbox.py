@@ -15,6 +15,8 @@ from bookshelf.book_input import BookInput
 from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent, User
 
+ERROR_MAX = 2000
+
 
 def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict[str, Any]:
     """The BookEvent fields of docs/architecture.md, as plain JSON values."""
@@ -87,6 +89,15 @@ def mark_queued(event: EmailEvent, task_id: str) -> None:
 
 
 def mark_failed(event: EmailEvent, error: str) -> None:
-    """For `notifications.dispatch`: enqueueing failed; the event stays pending."""
-    event.last_error = error[:2000]
+    """For `notifications.dispatch`: enqueueing failed; the event is (again) pending,
+    so the outbox relay retries it."""
+    event.status = "pending"
+    event.last_error = error[:ERROR_MAX]
+    db.session.commit()
+
+
+def mark_undeliverable(event: EmailEvent, reason: str) -> None:
+    """The email will not be sent (an invalid payload); only the user's retry revives it."""
+    event.status = "failed"
+    event.last_error = reason[:ERROR_MAX]
     db.session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 
 from bench.load import ApiClient, Run, timed
 from bench.mailbox import event_ids, wait_for_events
+from bench.stack_parts import relay_of
 from bench.stats import latency_ms
 from devstack.stack import LocalStack
 
@@ -28,11 +29,6 @@ def outbox_statuses(database_url: str, event_ids: list[str]) -> dict[str, int]:
             return {str(status): int(count) for status, count in rows}
     finally:
         engine.dispose()
-
-
-def relay_of(stack: LocalStack) -> object | None:
-    """The outbox relay, if this LocalStack runs one (it re-sends pending events)."""
-    return next((value for key, value in vars(stack).items() if "relay" in key.lower()), None)
 
 
 def sequential_adds_with_broker_stop(

@@ -1,7 +1,7 @@
 """Benchmark (not a test): resident memory of each service of a running LocalStack,
 idle and after a burst of adds (every email delivered), summed over each process tree
 (gunicorn master + workers, celery main + pool, the postmaster + backends, nginx
-master + workers).
+master + workers, the outbox relay).
 
     .venv/bin/python -m bench.memory [--quick] [--burst 500]
 
@@ -21,7 +21,7 @@ from bench.cli import Figures, Option, Row, run_alone
 from bench.load import ApiClient, closed_loop
 from bench.mailbox import event_ids, wait_for_emails
 from bench.proc_tree import tree_memory
-from devstack.process import ManagedProcess
+from bench.stack_parts import managed_processes, postmaster_pid
 from devstack.stack import LocalStack
 
 NAME = "memory"
@@ -32,12 +32,10 @@ OPTIONS = [
 
 
 def service_roots(stack: LocalStack) -> dict[str, int]:
-    """service name -> pid of its top process. Any other managed service the stack
-    gains (an outbox relay, say) is picked up by the same rule."""
-    roots = {"postgres": int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])}
-    for name, service in vars(stack).items():
-        process = getattr(service, "process", None)
-        if isinstance(process, ManagedProcess) and process.running and process.proc:
+    """service name -> pid of its top process."""
+    roots = {"postgres": postmaster_pid(stack)}
+    for name, process in managed_processes(stack).items():
+        if process.proc is not None:
             roots[name] = process.proc.pid
     return roots
 

@@ -5,7 +5,8 @@ database and broker, except that `notifications.dispatch` does nothing: the book
 its outbox row are committed, and the row stays 'pending'. Both gunicorns are driven
 directly (no nginx in front of either), one request at a time, alternating, so the
 difference is the dispatch alone: building the signature, publishing to the broker,
-and marking the row 'queued'.
+and marking the row 'queued'. The stack's outbox relay, if it runs one, is stopped
+first: it would otherwise dispatch the no-dispatch rows in the background.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from bench.load import ApiClient, Run, Sample, closed_loop, timed
+from bench.stack_parts import relay_of
 from bench.stats import latency_ms
 from bookshelf import create_app as create_bookshelf_app
 from bookshelf import notifications
@@ -46,6 +48,11 @@ def compare(stack: LocalStack, requests: int, warmup: int, time_limit: float) ->
     """POSTs one at a time straight to each gunicorn, alternating between the two, so
     that both variants see the same background load of this shared machine."""
     user = ApiClient(stack.base_url, "direct")
+    relay = relay_of(stack)
+    if relay is not None:
+        # It would send the no-dispatch rows a second later, loading the worker and
+        # the database during the measurement. This is the run's last step.
+        relay.stop()
     web = NoDispatchWeb(stack).start()
     variants = {
         "with_dispatch": user.via(stack.web.base_url),

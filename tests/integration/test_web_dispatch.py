@@ -148,6 +148,10 @@ def test_add_then_delete_sends_one_email_each(
             lambda: [notifications.delivery_state(r) for r in rows] == ["sent"] * 2, 10
         )
     assert "Enviado" in client.get("/notifications/").get_data(as_text=True)
+    # Recorded on the rows: the page no longer needs the backend for them.
+    assert [(r.status, r.delivered_at is not None) for r in events_of(app, address)] == [
+        ("sent", True)
+    ] * 2
     assert len(mailhog.messages_to(address)) == 2
 
 

@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf.models import User
+from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 
@@ -32,6 +33,14 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerServer]:
+    """A real Redis-protocol broker, for the tests that need publishing to succeed."""
+    server = BrokerServer(tmp_path_factory.mktemp("broker")).start()
     yield server
     server.stop()
 

@@ -86,7 +86,7 @@ def test_retry_dispatches_a_pending_event(app: Flask, client: FlaskClient, auth:
     [event] = events_of(app, user.id)
     response = client.post(f"/notifications/{event.id}/retry", follow_redirects=True)
     assert response.status_code == 200
-    assert "Inténtalo más tarde." in response.get_data(as_text=True)
+    assert "se reintentará automáticamente." in response.get_data(as_text=True)
     assert [e.status for e in events_of(app, user.id)] == ["pending"]
 
 

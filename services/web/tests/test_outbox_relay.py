@@ -59,13 +59,6 @@ def relay_database_url(postgres: PostgresServer) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerServer]:
-    server = BrokerServer(tmp_path_factory.mktemp("relay-broker")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def queue(broker: BrokerServer) -> Iterator[Callable[[], list[str]]]:
     """The task ids on the broker's email queue, in publishing order."""

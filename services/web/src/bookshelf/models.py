@@ -79,13 +79,15 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     """Transactional outbox: one row per email to send, written with the book change.
 
     status: 'pending' (not on the queue yet: the outbox relay retries it), 'queued'
-    (handed to the broker) or 'failed' (will not be sent unless the user retries).
+    (handed to the broker), then 'sent' or 'failed' (will not be sent unless the user
+    retries) once the notifications page has seen the task's final state. Recording it
+    here keeps it after the result backend expires the task's state.
     """
 
     __tablename__ = "email_events"
     __table_args__ = (
         CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
-        CheckConstraint("status IN ('pending', 'queued', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'queued', 'sent', 'failed')", name="status"),
         Index("ix_email_events_owner_created", "owner_id", "created_at"),
         # The relay's queue: only the few pending rows, oldest first.
         Index(
@@ -104,3 +106,4 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

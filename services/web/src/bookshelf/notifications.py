@@ -10,13 +10,17 @@ error and can be retried from the notifications page. Never send mail here.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from celery import states
+from celery.backends.base import BaseKeyValueStoreBackend
 from celery.result import AsyncResult
 
 from bookshelf import outbox
 from bookshelf.celery_app import producer
+from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
 from bookshelf_tasks import BookEvent, PayloadError, signature_for
 
@@ -50,6 +54,7 @@ def dispatch(event: EmailEvent) -> bool:
         outbox.mark_undeliverable(event, str(error))
         return False
     try:
+        _forget_previous_result(event)
         result = signature.apply_async()
     except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
         log.warning(
@@ -63,18 +68,96 @@ def dispatch(event: EmailEvent) -> bool:
     return True
 
 
-def delivery_state(event: EmailEvent) -> str:
-    """What the notifications page shows for `event`.
+def delivery_states(events: Sequence[EmailEvent]) -> dict[str, str]:
+    """What the notifications page shows for each event, by event id.
 
-    'pending' (not on the queue yet), then from the result backend: 'queued',
-    'sending', 'retrying', 'sent' or 'failed'. If the backend cannot be read, the
-    outbox's own status ('queued') stands.
+    'pending', 'sent' and 'failed' come from the outbox row. A 'queued' row's state is
+    read from the result backend, all of a page's rows in one MGET: 'queued',
+    'sending', 'retrying', 'sent' or 'failed'. A final one ('sent', 'failed') is
+    recorded on the row, so the page stops asking for it and it outlives the
+    backend's result_expires. If the backend cannot be read, 'queued' stands.
     """
-    if event.status != "queued" or not event.task_id:
-        return event.status
+    shown = {event.id: event.status for event in events}
+    queued = [event for event in events if event.status == "queued" and event.task_id]
+    if not queued:
+        return shown
     try:
-        state = AsyncResult(event.task_id, app=producer()).state
+        metas = _task_metas([event.task_id for event in queued if event.task_id])
     except Exception as error:  # noqa: BLE001 - the page must render without the backend
-        log.warning("state of email event %s unavailable: %s", event.id, error)
-        return event.status
-    return DELIVERY_STATES.get(state, "queued")
+        log.warning("states of %d email events unavailable: %s", len(queued), error)
+        return shown
+    recorded = False
+    for event in queued:
+        meta = metas.get(event.task_id or "") or {"status": states.PENDING}
+        shown[event.id] = state = DELIVERY_STATES.get(meta.get("status", ""), "queued")
+        if state == "sent":
+            recorded |= outbox.record_outcome(event, "sent", delivered_at=_date_done(meta))
+        elif state == "failed":
+            recorded |= outbox.record_outcome(event, "failed", error=failure_reason(meta))
+    if recorded:
+        _commit_quietly()
+    return shown
+
+
+def delivery_state(event: EmailEvent) -> str:
+    """`delivery_states` for one event."""
+    return delivery_states([event])[event.id]
+
+
+def _task_metas(task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored meta (status, result, date_done) of each task that has one."""
+    celery = producer()
+    backend = celery.backend
+    if isinstance(backend, BaseKeyValueStoreBackend):  # Redis/KeyDB: one MGET
+        values = backend.mget([backend.get_key_for_task(task_id) for task_id in task_ids])
+        # decode(), not decode_result(): the latter rebuilds the worker's exception
+        # classes, which the web does not have; the plain dict is all the page needs.
+        return {
+            task_id: backend.decode(value)
+            for task_id, value in zip(task_ids, values, strict=True)
+            if value
+        }
+    return {task_id: {"status": AsyncResult(task_id, app=celery).state} for task_id in task_ids}
+
+
+def _forget_previous_result(event: EmailEvent) -> None:
+    """Before queueing an event again: drop its last run's state (same task id), or the
+    page would read that old FAILURE as the new run's outcome."""
+    if not event.task_id:
+        return
+    backend = producer().backend
+    if isinstance(backend, BaseKeyValueStoreBackend):
+        # A plain DEL: RedisBackend.forget() also touches its pub/sub consumer, which
+        # StateOnlyRedisBackend never uses.
+        backend.delete(backend.get_key_for_task(event.task_id))
+    else:
+        backend.forget(event.task_id)
+
+
+def failure_reason(meta: Mapping[str, Any]) -> str:
+    """A short reason from a FAILURE/REVOKED/REJECTED meta, as JSON-serialised by Celery."""
+    result = meta.get("result")
+    if isinstance(result, Mapping) and "exc_type" in result:
+        message = result.get("exc_message")
+        if isinstance(message, list | tuple):
+            message = " ".join(str(part) for part in message)
+        if result["exc_type"] == "EmailFailed" and message:  # the worker's own wording
+            return str(message)
+        return f"{result['exc_type']}: {message}" if message else str(result["exc_type"])
+    return f"{meta.get('status')}: {result}" if result else str(meta.get("status"))
+
+
+def _date_done(meta: Mapping[str, Any]) -> datetime:
+    try:
+        done = datetime.fromisoformat(str(meta["date_done"]))
+    except (KeyError, ValueError):
+        return datetime.now(UTC)
+    return done if done.tzinfo else done.replace(tzinfo=UTC)
+
+
+def _commit_quietly() -> None:
+    try:
+        db.session.commit()
+    except Exception as error:  # noqa: BLE001 - recording is an optimisation; show the page
+        db.session.rollback()
+        log.warning("could not record email delivery outcomes: %s", error)

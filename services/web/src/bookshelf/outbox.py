@@ -11,6 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
+
 from bookshelf.book_input import BookInput
 from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent, User
@@ -85,6 +87,7 @@ def mark_queued(event: EmailEvent, task_id: str) -> None:
     event.task_id = task_id
     event.queued_at = datetime.now(UTC)
     event.last_error = None
+    event.delivered_at = None
     db.session.commit()
 
 
@@ -101,3 +104,33 @@ def mark_undeliverable(event: EmailEvent, reason: str) -> None:
     event.status = "failed"
     event.last_error = reason[:ERROR_MAX]
     db.session.commit()
+
+
+def record_outcome(
+    event: EmailEvent,
+    status: str,
+    *,
+    delivered_at: datetime | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record the worker's final word ('sent' or 'failed') on a queued event; not committed.
+
+    Conditional on the row still being the queueing that was read (status 'queued' and
+    the same queued_at): a retry that re-queued it meanwhile is not overwritten.
+    True when the row changed.
+    """
+    assert status in ("sent", "failed"), status
+    done = db.session.execute(
+        update(EmailEvent)
+        .where(
+            EmailEvent.id == event.id,
+            EmailEvent.status == "queued",
+            EmailEvent.queued_at == event.queued_at,
+        )
+        .values(
+            status=status,
+            delivered_at=delivered_at,
+            last_error=error[:ERROR_MAX] if error else None,
+        )
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]

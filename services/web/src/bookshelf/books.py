@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from bookshelf import notifications, outbox, queries
@@ -27,16 +28,26 @@ def _owned_or_404(book_id: int) -> Book:
     return book
 
 
-def _notify(event: EmailEvent) -> None:
-    """Hand the committed event to the queue; say so when it could not be queued yet."""
-    if not notifications.dispatch(event):
-        flash(
-            _(
-                "The confirmation email could not be queued yet; "
-                "you can retry it from the notifications page."
-            ),
-            "warning",
-        )
+def _with_emails_link(message: str) -> Markup:
+    """`message` (escaped), then a link to the confirmation emails' status page."""
+    return Markup('{} <a href="{}">{}</a>').format(
+        message, url_for("notifications.index"), _("Follow its confirmation email")
+    )
+
+
+def _notify(event: EmailEvent, done: str) -> None:
+    """Hand the committed event to the queue; flash `done`, and a warning when the email
+    could not be queued yet (the outbox relay will)."""
+    if notifications.dispatch(event):
+        flash(_with_emails_link(done), "success")
+        return
+    flash(done, "success")
+    flash(
+        _with_emails_link(
+            _("The confirmation email could not be queued yet; it will be retried automatically.")
+        ),
+        "warning",
+    )
 
 
 @bp.get("/")
@@ -51,8 +62,7 @@ def new() -> Response | tuple[str, int]:
     form = BookForm()
     if form.validate_on_submit() and form.cleaned is not None:
         book, event = outbox.add_book(current_user, form.cleaned)
-        flash(_("“%(title)s” was added to your library.", title=book.title), "success")
-        _notify(event)
+        _notify(event, _("“%(title)s” was added to your library.", title=book.title))
         return redirect(url_for("books.detail", book_id=book.id))
     return render_template("books/new.html", form=form), (422 if form.errors else 200)
 
@@ -69,7 +79,6 @@ def delete(book_id: int) -> Response | str:
     if form.validate_on_submit():
         title = book.title
         event = outbox.delete_book(current_user, book)
-        flash(_("“%(title)s” was deleted.", title=title), "success")
-        _notify(event)
+        _notify(event, _("“%(title)s” was deleted.", title=title))
         return redirect(url_for("books.index"))
     return render_template("books/confirm_delete.html", book=book, form=form)

@@ -28,6 +28,9 @@ from bookshelf.models import EmailEvent, User
 from bookshelf_tasks import EMAIL_QUEUE
 from devstack.broker import BrokerServer
 
+# Celery's Redis backend calls redis-py's deprecated setex when it stores a state.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")
+
 BOOK = BookInput("Pedro Páramo", "Juan Rulfo", None, 1955, None)
 
 

@@ -23,6 +23,9 @@ from bookshelf.extensions import db
 from bookshelf.models import User
 from devstack.broker import BrokerServer
 
+# Celery's Redis backend calls redis-py's deprecated setex when it stores a state.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")
+
 REFRESH = '<meta http-equiv="refresh" content="5">'
 
 

@@ -18,6 +18,7 @@ LocalStack (Postgres, broker, MailHog, gunicorn, Celery worker, nginx as local p
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +89,8 @@ def steady_email_run(stack: LocalStack, args: argparse.Namespace) -> Figures:
 def run(args: argparse.Namespace) -> Figures:
     figures: Figures = {"options": {k: v for k, v in vars(args).items() if k != "quick"}}
     log("starting a LocalStack…")
-    with LocalStack() as stack:
+    stack = LocalStack(keep_workdir=True)  # removed below unless an email went missing
+    with stack:
         figures["cold_start_seconds"] = round(stack.cold_start_seconds or 0.0, 2)
         load_client = ApiClient(stack.base_url, "load")
         figures["latency"], queued = latency_runs(load_client, args)
@@ -113,7 +115,35 @@ def run(args: argparse.Namespace) -> Figures:
         figures["direct_to_gunicorn"] = no_dispatch.compare(
             stack, args.requests, args.warmup, args.time_limit
         )
+    missing = emails_missing(figures)
+    if missing:
+        figures["logs_kept_in"] = str(stack.workdir)
+        log(f"emails missing ({'; '.join(missing)}): service logs kept in {stack.workdir}")
+    else:
+        shutil.rmtree(stack.workdir, ignore_errors=True)
     return figures
+
+
+def emails_missing(figures: Figures) -> list[str]:
+    """Which parts of the run lost emails: the logs are worth keeping then."""
+    down = figures["broker_stopped"]
+    checks = {
+        "load runs": (figures["load_emails"]["arrived"], figures["load_emails"]["expected"]),
+        "paced run": (
+            figures["steady_email"]["delivery"]["arrived"],
+            figures["steady_email"]["delivery"]["expected"],
+        ),
+        "queued before the broker stopped": (
+            down["emails_queued_before_stop"]["arrived"],
+            down["emails_queued_before_stop"]["queued"],
+        ),
+    }
+    if down["relay_running"]:
+        checks["re-sent by the relay"] = (
+            down["emails_of_adds_while_down"]["arrived"],
+            down["emails_of_adds_while_down"]["added"],
+        )
+    return [f"{name}: {got}/{wanted}" for name, (got, wanted) in checks.items() if got < wanted]
 
 
 def summary_rows(figures: Figures) -> list[Row]:
@@ -181,6 +211,8 @@ def summary_rows(figures: Figures) -> list[Row]:
             )
         )
     rows.append(("  dispatch cost (difference of p50s)", f"{direct['dispatch_cost_p50_ms']} ms"))
+    if "logs_kept_in" in figures:
+        rows.append(("EMAILS MISSING: service logs kept in", figures["logs_kept_in"]))
     return rows
 
 

@@ -11,11 +11,15 @@ from bookshelf_tasks import (
     BOOK_ADDED,
     BOOK_DELETED,
     EMAIL_QUEUE,
+    REQUEST_ID_HEADER,
     TASK_NAMES,
     BookEvent,
     PayloadError,
+    RequestIdError,
     book_added_signature,
     book_deleted_signature,
+    is_request_id,
+    request_id_from,
     signature_for,
 )
 
@@ -61,3 +65,53 @@ def test_signature_refuses_a_raw_dict(make_event: MakeEvent) -> None:
 def test_signature_binds_to_the_given_app(make_event: MakeEvent) -> None:
     app = Celery("producer-under-test")
     assert book_added_signature(make_event(), app=app).app is app
+
+
+def test_signature_without_request_id_sends_no_header(make_event: MakeEvent) -> None:
+    assert "headers" not in signature_for(make_event()).options
+
+
+@pytest.mark.parametrize("request_id", ["abc12345-valid", "0" * 32, "a.b_c-D.E_f-" + "9" * 52])
+def test_signature_carries_the_request_id_as_a_header(
+    make_event: MakeEvent, request_id: str
+) -> None:
+    event = make_event()
+    sig = signature_for(event, request_id=request_id)
+    assert sig.options["headers"] == {REQUEST_ID_HEADER: request_id} == {"request_id": request_id}
+    assert BookEvent.from_dict(sig.kwargs["event"]) == event  # the payload is unchanged
+    assert book_added_signature(event, request_id=request_id).options == sig.options
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    ["", "short12", "x" * 65, "has space1", "line\r\nbreak", "trailing-newline\n", "ñandú-1234"],
+)
+def test_signature_refuses_a_malformed_request_id(make_event: MakeEvent, request_id: str) -> None:
+    with pytest.raises(RequestIdError):
+        signature_for(make_event(), request_id=request_id)
+    assert not is_request_id(request_id)
+
+
+def test_the_header_travels_in_the_published_message(make_event: MakeEvent) -> None:
+    """What apply_async really puts on the wire (kombu's in-memory transport)."""
+    app = Celery("producer-under-test", broker="memory://", set_as_current=False)
+    event = make_event()
+    signature_for(event, app=app, request_id="abc12345-wire").apply_async()
+    with app.connection_for_read() as connection:
+        message = connection.default_channel.basic_get(EMAIL_QUEUE, no_ack=True)
+    assert message is not None
+    assert message.headers[REQUEST_ID_HEADER] == "abc12345-wire"
+    assert message.headers["id"] == event.event_id
+    assert REQUEST_ID_HEADER not in json.dumps(message.decode())  # not in the body
+
+
+def test_an_eager_run_reads_the_header_back(make_event: MakeEvent) -> None:
+    app = Celery("consumer-under-test", set_as_current=False)
+
+    @app.task(bind=True, name=BOOK_ADDED)
+    def seen(self: Any, event: dict[str, Any]) -> str | None:
+        return request_id_from(self.request)
+
+    with_id = signature_for(make_event(), app=app, request_id="abc12345-eager").apply()
+    assert with_id.get() == "abc12345-eager"
+    assert signature_for(make_event(), app=app).apply().get() is None

@@ -13,6 +13,10 @@ BOOK_DELETED: Final = "bookshelf.email.book_deleted"
 
 TASK_NAMES: Final[tuple[str, ...]] = (BOOK_ADDED, BOOK_DELETED)
 
+# The Celery message header that carries the id of the web request behind a task
+# (nginx's X-Request-ID), so the worker can log it; see bookshelf_tasks.correlation.
+REQUEST_ID_HEADER: Final = "request_id"
+
 EventKind = Literal["added", "deleted"]
 
 _NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}

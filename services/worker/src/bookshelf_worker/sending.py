@@ -42,11 +42,13 @@ def retry_countdown(retries: int) -> float:
 
 @dataclass(frozen=True)
 class EmailAttempt:
-    """Who a log line is about: the event, the Celery task and which attempt this is."""
+    """Who a log line is about: the event, the Celery task, which attempt this is, and
+    the web request behind it (its X-Request-ID; "-" when the message carried none)."""
 
     event_id: str
     task_id: str
     attempt: int
+    request_id: str = "-"
 
 
 def log_email(level: int, outcome: str, attempt: EmailAttempt, **details: object) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, request_id_from
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_worker.failures import EmailFailed, classify
 from bookshelf_worker.sending import (
@@ -31,7 +31,9 @@ def _event_id(payload: object) -> str:
 
 def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
     request = task.request
-    attempt = EmailAttempt(_event_id(payload), str(request.id), request.retries + 1)
+    attempt = EmailAttempt(
+        _event_id(payload), str(request.id), request.retries + 1, request_id_from(request) or "-"
+    )
     try:
         send_book_email(receive(payload, kind))
     except Exception as exc:

@@ -55,6 +55,7 @@ def test_flask_db_upgrade_builds_the_schema_on_an_empty_database(
             "created_at",
             "queued_at",
             "delivered_at",
+            "request_id",
         }
         foreign_keys = inspector.get_foreign_keys("email_events")
         assert foreign_keys[0]["options"].get("ondelete") == "CASCADE"

@@ -107,3 +107,6 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # X-Request-ID of the request that wrote the row: every dispatch of the event (the
+    # request's own, the relay's, a retry) sends it, so the worker's log links back.
+    request_id: Mapped[str | None] = mapped_column(String(64))

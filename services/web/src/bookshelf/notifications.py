@@ -2,9 +2,11 @@
 
 The web calls `dispatch` after the book change has committed: the event is sent by
 name through `bookshelf_tasks`' signature builder (task id = event id) and the
-worker does the rest. A broker that is down costs milliseconds (see
-bookshelf_tasks.celery_config), never the request: the row stays 'pending' with its
-error and can be retried from the notifications page. Never send mail here.
+worker does the rest. The X-Request-ID of the request that wrote the event travels
+along as a message header, so the worker's log line names it. A broker that is down
+costs milliseconds (see bookshelf_tasks.celery_config), never the request: the row
+stays 'pending' with its error and can be retried from the notifications page.
+Never send mail here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bookshelf import outbox
 from bookshelf.celery_app import producer
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
-from bookshelf_tasks import BookEvent, PayloadError, signature_for
+from bookshelf_tasks import BookEvent, PayloadError, is_request_id, signature_for
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,13 @@ def dispatch(event: EmailEvent) -> bool:
     'pending' with the error, for the outbox relay; an invalid payload makes it
     'failed'. Either way False. Raises only if the database cannot record the outcome.
     """
+    # The row's id, whoever dispatches: the request that wrote it, the relay or a retry.
+    # One that is not a plain token (a hand-edited row) is dropped, not the email.
+    request_id = event.request_id if is_request_id(event.request_id) else None
     try:
-        signature = signature_for(BookEvent.from_dict(event.payload), app=producer())
+        signature = signature_for(
+            BookEvent.from_dict(event.payload), app=producer(), request_id=request_id
+        )
     except PayloadError as error:  # a bug in the payload we wrote: retrying cannot help
         log.error("email event %s has an invalid payload: %s", event.id, error)
         outbox.mark_undeliverable(event, str(error))
@@ -64,7 +71,10 @@ def dispatch(event: EmailEvent) -> bool:
         outbox.mark_failed(event, f"broker unavailable: {type(error).__name__}: {error}")
         return False
     outbox.mark_queued(event, result.id)
-    log.info("email event %s (%s) queued as task %s", event.id, event.kind, result.id)
+    log.info(
+        "email event %s (%s) queued as task %s for request %s",
+        event.id, event.kind, result.id, request_id or "-",
+    )  # fmt: skip
     return True
 
 

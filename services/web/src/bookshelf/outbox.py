@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bookshelf.book_input import BookInput
+from bookshelf.correlation import current_request_id
 from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent, User
 
@@ -45,6 +46,7 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
         kind=kind,
         payload=book_event_payload(event_id, kind, user, book),
         status="pending",
+        request_id=current_request_id(),
     )
     db.session.add(event)
     return event

@@ -1,0 +1,161 @@
+"""One id from the POST to the SMTP send, no mocks: the web app (test client, real
+Postgres) gets X-Request-ID, the `celery worker` process logs it on the email's outcome
+line; the same when the email was left pending and the outbox relay queued it later."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from bookshelf import create_app
+from bookshelf.extensions import db
+from bookshelf.models import EmailEvent, User
+from bookshelf.outbox_relay import relay_pending
+from devstack.broker import BrokerServer
+from devstack.mailhog import MailHogClient
+from devstack.ports import free_port
+from devstack.postgres import PostgresServer
+from devstack.process import wait_until
+from devstack.worker import CeleryWorker
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    with PostgresServer() as server:
+        url = server.create_database("bookshelf_correlation")
+        app = create_app(web_config(url, "redis://127.0.0.1:1/0"))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS)
+            db.engine.dispose()
+        yield url
+
+
+def web_config(database_url: str, broker_url: str) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "integration-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "CELERY_BROKER_URL": broker_url,
+    }
+
+
+@pytest.fixture
+def make_web(database_url: str) -> Iterator[Callable[[str], Flask]]:
+    made: list[Flask] = []
+
+    def make(broker_url: str) -> Flask:
+        app = create_app(web_config(database_url, broker_url))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def logged_in_client(app: Flask, address: str) -> tuple[FlaskClient, int]:
+    with app.app_context():
+        user = User(
+            name="Lucía Pérez",
+            email=address,
+            locale="es",
+            password_hash=generate_password_hash("integration", method="pbkdf2:sha256:1"),
+        )
+        db.session.add(user)
+        db.session.commit()
+        user_id = user.id
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    return client, user_id
+
+
+def add_book(client: FlaskClient, request_id: str) -> None:
+    response = client.post(
+        "/books/new",
+        data={"title": "Rayuela", "author": "Julio Cortázar", "isbn": "", "year": "", "notes": ""},
+        headers={"X-Request-ID": request_id},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def the_event(app: Flask, user_id: int) -> EmailEvent:
+    with app.app_context():
+        [event] = db.session.scalars(db.select(EmailEvent).filter_by(owner_id=user_id)).all()
+        db.session.expunge(event)
+        return event
+
+
+def outcome_line(worker: CeleryWorker, event_id: str) -> str:
+    """The worker's 'sent' line for the event, once it is in the log."""
+    found: list[str] = []
+
+    def logged() -> bool:
+        found[:] = [
+            line
+            for line in worker.log_path.read_text().splitlines()
+            if f"outcome=sent event_id={event_id} " in line
+        ]
+        return bool(found)
+
+    assert wait_until(logged, 20), f"no outcome line for {event_id} in {worker.log_path}"
+    [line] = found
+    return line
+
+
+def test_the_posts_request_id_reaches_the_workers_outcome_line(
+    make_web: Callable[[str], Flask],
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+) -> None:
+    app = make_web(broker.url)
+    client, user_id = logged_in_client(app, address)
+    request_id = f"itest-{uuid.uuid4().hex[:12]}"
+
+    add_book(client, request_id)
+    [email] = mailhog.wait_for(address, 1, timeout=20)
+    event = the_event(app, user_id)
+    assert email.message_id == f"<{event.id}@bookshelf>"
+    assert (event.status, event.request_id) == ("queued", request_id)
+
+    line = outcome_line(worker, event.id)
+    assert line.endswith(f"task_id={event.id} attempt=1 request_id={request_id}"), line
+
+
+def test_a_relayed_email_still_names_the_post_that_caused_it(
+    make_web: Callable[[str], Flask],
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+) -> None:
+    down = make_web(f"redis://127.0.0.1:{free_port()}/0")
+    client, user_id = logged_in_client(down, address)
+    request_id = f"itest-{uuid.uuid4().hex[:12]}"
+    add_book(client, request_id)
+    assert the_event(down, user_id).status == "pending"
+
+    up = make_web(broker.url)
+    with up.app_context():  # the relay: no request, the row's id
+        assert relay_pending(limit=100, older_than=timedelta(0)).queued >= 1
+    mailhog.wait_for(address, 1, timeout=20)
+
+    line = outcome_line(worker, the_event(up, user_id).id)
+    assert line.endswith(f" request_id={request_id}"), line

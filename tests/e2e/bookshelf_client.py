@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,11 @@ from tests.e2e.html_forms import find_form
 
 TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
 BOOK_PAGE = re.compile(r"/books/(\d+)$")
+# One row of the /notifications table: the book's title cell, then its state's CSS class.
+EMAIL_ROW = re.compile(
+    r'<tr id="event-[^"]+">\s*<td>(?P<title>[^<]*)</td>.*?class="state state-(?P<state>[a-z]+)"',
+    re.DOTALL,
+)
 
 
 def unique_email(label: str = "reader") -> str:
@@ -108,6 +114,14 @@ class BookshelfUser:
         deleted = done.ok and done.history and done.url == self.url("/")
         assert deleted, f"not deleted: {done.status_code} {done.url}"
         return done
+
+    # --- confirmation emails -------------------------------------------
+    def email_states(self, title: str) -> list[str]:
+        """The states /notifications shows for the emails about the book titled `title`."""
+        page = self.get("/notifications/").text
+        return [
+            row["state"] for row in EMAIL_ROW.finditer(page) if html.unescape(row["title"]) == title
+        ]
 
     # --- books (JSON API) -------------------------------------------------
     def api(self, token: str) -> BookshelfApi:

@@ -20,6 +20,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    # A module that stops part of the shared stack (RUNS_LAST = True) runs after the
+    # others: should the stack not recover, only that module fails. sort() is stable.
+    items.sort(key=runs_last)
+
+
+def runs_last(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return HERE in item.path.parents and bool(getattr(module, "RUNS_LAST", False))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

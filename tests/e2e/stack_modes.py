@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from devstack.process import StackError, wait_until
 from tests.e2e import figures
+
+if TYPE_CHECKING:
+    from devstack.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 MODES = ("auto", "local", "docker")
@@ -37,6 +41,8 @@ class StackUrls:
     mode: str
     cold_start_seconds: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # The processes themselves, for the scenarios that stop one (local mode only).
+    local: LocalStack | None = field(default=None, compare=False, repr=False)
 
 
 def docker_engine_answers() -> bool:
@@ -73,6 +79,7 @@ def local_stack(keep_logs: Callable[[], bool] = lambda: False) -> Iterator[Stack
                 mode="local",
                 cold_start_seconds=stack.cold_start_seconds,
                 timings=dict(stack.timings),
+                local=stack,
             )
     finally:
         if keep_logs():

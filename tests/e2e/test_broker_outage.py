@@ -1,0 +1,152 @@
+"""The broker goes down while users keep working, then comes back on the same address.
+
+Nobody restarts web, worker or relay, and nobody presses "retry": the request must
+stay fast and say the email is not queued yet, the outbox relay must deliver it once
+the broker answers again, and web and worker must reconnect on their own.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from devstack.mailhog import Email, MailHogClient
+from devstack.process import tail, wait_until
+from devstack.stack import RELAY_GRACE_S, RELAY_INTERVAL_S, LocalStack
+from tests.e2e import figures
+from tests.e2e.bookshelf_client import BOOK_PAGE, BookshelfUser
+from tests.e2e.stack_modes import StackUrls
+
+# It stops a part of the shared stack: conftest runs it after the others.
+RUNS_LAST = True
+
+ADD_SECONDS_BOUND = 2.0
+# The worker reconnects with a growing back-off and the relay passes every
+# RELAY_INTERVAL_S; either can be the one the email waits for.
+DELIVERY_DEADLINE_S = 30.0
+NOT_QUEUED_FLASH = "no se pudo poner en cola el correo de confirmación; se reintentará"
+PENDING_LABEL = "Aún sin poner en cola — se reintentará automáticamente"
+
+
+@pytest.fixture
+def local(stack: StackUrls) -> LocalStack:
+    if stack.local is None:
+        pytest.skip(f"stops and restarts the broker process: local stack only, not {stack.mode}")
+    return stack.local
+
+
+def stack_logs(local: LocalStack) -> str:
+    """The tails that explain a missing email: who failed to reconnect, and how."""
+    logs = {
+        "worker": local.worker.log_path,
+        "outbox relay": local.relay.log_path,
+        "web": local.web.process.log_path,
+        "broker": local.broker.process.log_path,
+    }
+    return "\n".join(f"--- {name}: {path}\n{tail(path, 25)}" for name, path in logs.items())
+
+
+def wait_for_emails(
+    mailhog: MailHogClient, local: LocalStack, address: str, count: int
+) -> list[Email]:
+    try:
+        return mailhog.wait_for(address, count, timeout=DELIVERY_DEADLINE_S)
+    except AssertionError as missing:
+        raise AssertionError(f"{missing}\n{stack_logs(local)}") from None
+
+
+def await_state(reader: BookshelfUser, title: str, wanted: str, local: LocalStack) -> None:
+    seen: list[list[str]] = []
+
+    def shown() -> bool:
+        seen.append(reader.email_states(title))
+        return seen[-1] == [wanted]
+
+    if not wait_until(shown, DELIVERY_DEADLINE_S, interval=0.2):
+        raise AssertionError(
+            f"/notifications never showed {title!r} as {wanted!r}; last seen: {seen[-1:]}\n"
+            f"{stack_logs(local)}"
+        )
+
+
+def relay_passes_after(local: LocalStack, moment: float) -> Callable[[], bool]:
+    """True once a whole relay pass began after `moment` (time.time()): two heartbeats
+    later than it, as the first may end a pass that began before."""
+    beats: list[float] = []
+
+    def check() -> bool:
+        beat = local.relay_heartbeat.stat().st_mtime
+        if beat > moment and beat not in beats:
+            beats.append(beat)
+        return len(beats) >= 2
+
+    return check
+
+
+def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
+    local: LocalStack, stack: StackUrls, mailhog: MailHogClient
+) -> None:
+    broker_url = local.broker.url
+    title = f"La tregua {uuid.uuid4().hex[:6]}"
+    local.broker.stop()
+    stopped = time.perf_counter()
+    try:
+        reader = BookshelfUser(stack.base_url)
+        reader.register()
+        reader.logout()
+        reader.login()
+
+        began = time.perf_counter()
+        added = reader.add_book_form(title=title, author="Mario Benedetti", year="1960")
+        add_seconds = time.perf_counter() - began
+        added_at = time.time()
+
+        assert added.ok and BOOK_PAGE.search(added.url), f"{added.status_code} {added.url}"
+        assert add_seconds < ADD_SECONDS_BOUND
+        assert NOT_QUEUED_FLASH in added.text
+        assert title in reader.get("/").text
+        assert reader.email_states(title) == ["pending"]
+        assert PENDING_LABEL in reader.get("/notifications/").text
+        # The relay tries it while the broker is still down, and leaves it pending.
+        due = added_at + RELAY_GRACE_S
+        assert wait_until(relay_passes_after(local, due), RELAY_GRACE_S + 3 * RELAY_INTERVAL_S)
+        assert reader.email_states(title) == ["pending"]
+        assert mailhog.messages_to(reader.account.email) == []
+    finally:
+        local.broker.start()  # the same BrokerServer: the same port, the same URL
+    back = time.perf_counter()
+    down_seconds = back - stopped
+    assert local.broker.url == broker_url
+
+    (first,) = wait_for_emails(mailhog, local, reader.account.email, 1)
+    delivered_seconds = time.perf_counter() - back
+    assert title in first.subject
+    await_state(reader, title, "sent", local)
+    sent_seconds = time.perf_counter() - back
+
+    # Web and worker reconnected: the request queues this one itself, the worker sends it.
+    second_title = f"Primavera con una esquina rota {uuid.uuid4().hex[:6]}"
+    began = time.perf_counter()
+    second = reader.add_book_form(title=second_title, author="Mario Benedetti")
+    second_add_seconds = time.perf_counter() - began
+    assert second.ok and BOOK_PAGE.search(second.url)
+    assert NOT_QUEUED_FLASH not in second.text, stack_logs(local)
+    # The second email is also the sentinel: a duplicate of the first would come before it.
+    emails = wait_for_emails(mailhog, local, reader.account.email, 2)
+    assert sorted(second_title in e.subject for e in emails) == [False, True]
+    assert len({e.message_id for e in emails}) == 2
+    await_state(reader, second_title, "sent", local)
+
+    figures.record(
+        "broker_outage",
+        {
+            "broker_down_s": round(down_seconds, 2),
+            "add_with_broker_down_ms": round(add_seconds * 1000, 1),
+            "relay_email_after_broker_back_s": round(delivered_seconds, 2),
+            "status_sent_after_broker_back_s": round(sent_seconds, 2),
+            "add_after_broker_back_ms": round(second_add_seconds * 1000, 1),
+        },
+    )

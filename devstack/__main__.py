@@ -1,6 +1,7 @@
 """`make dev`: the whole stack as local processes until Ctrl-C or SIGTERM.
 
-State and logs go to `.devstack/` (git-ignored), emptied at each start.
+State and logs go to `.devstack/` (git-ignored), emptied at each start; Postgres
+keeps its log in its own temporary dir. The start-up summary lists every log file.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from devstack.gunicorn import REPO
 from devstack.process import StackError
-from devstack.stack import LocalStack
+from devstack.stack import RELAY_GRACE_S, RELAY_INTERVAL_S, LocalStack
 
 STATE_DIR = REPO / ".devstack"
 
@@ -30,6 +32,40 @@ def running_instance() -> int | None:
     except (OSError, ValueError):
         return None
     return pid
+
+
+def log_files(stack: LocalStack) -> dict[str, Path]:
+    """Where each service of `stack` logs; Postgres keeps its own outside STATE_DIR."""
+    return {
+        "web (gunicorn)": stack.web.process.log_path,
+        "worker (celery)": stack.worker.log_path,
+        "outbox relay": stack.relay.log_path,
+        "nginx errors": stack.nginx.error_log,
+        "nginx requests": stack.nginx.access_log,
+        f"broker ({stack.broker.flavour})": stack.broker.process.log_path,
+        "mailhog": stack.mailhog.process.log_path,
+        "migrate": stack.workdir / "migrate.log",
+        "postgres": stack.postgres.log_path,
+    }
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def summary(stack: LocalStack) -> str:
+    width = max(map(len, log_files(stack)))
+    logs = "\n".join(
+        f"    {name:<{width}}  {shown(path)}" for name, path in log_files(stack).items()
+    )
+    return (
+        f"\n  App (via nginx): {stack.base_url}/\n"
+        f"  MailHog UI:      {stack.mailhog_ui_url}\n"
+        f"  Outbox relay:    queues emails the requests could not, every {RELAY_INTERVAL_S}s"
+        f" (rows older than {RELAY_GRACE_S}s)\n"
+        f"  Logs:\n{logs}\n"
+        f"  Started in {stack.cold_start_seconds:.1f}s. Ctrl-C stops everything."
+    )
 
 
 def main() -> int:
@@ -48,7 +84,7 @@ def main() -> int:
 
     # Set before starting, so a Ctrl-C during start-up also stops what already runs.
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Postgres, broker, MailHog, web, worker and nginx…", flush=True)
+    print("Starting Postgres, broker, MailHog, web, worker, outbox relay and nginx…", flush=True)
     stack = LocalStack(STATE_DIR)
     try:
         stack.start()
@@ -58,13 +94,7 @@ def main() -> int:
         return 1
     signal.signal(signal.SIGINT, request_stop)
     try:
-        print(
-            f"\n  App (via nginx): {stack.base_url}/\n"
-            f"  MailHog UI:      {stack.mailhog_ui_url}\n"
-            f"  Logs:            {STATE_DIR}/\n"
-            f"  Started in {stack.cold_start_seconds:.1f}s. Ctrl-C stops everything.",
-            flush=True,
-        )
+        print(summary(stack), flush=True)
         stop_requested.wait()
     finally:
         stack.stop()

@@ -9,7 +9,7 @@ import pytest
 
 from devstack.process import StackError
 from devstack.stack import LocalStack
-from tests.e2e.stack_modes import selected_mode
+from tests.e2e.stack_modes import StackUrls, selected_mode
 
 pytestmark = pytest.mark.skipif(
     selected_mode() != "local", reason="tests the local-process launcher; this run uses Docker"
@@ -33,3 +33,16 @@ def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() ->
     assert not stack.postgres.data_dir.exists()
     assert "Missing required setting(s): SECRET_KEY" in stack.web.process.log_path.read_text()
     shutil.rmtree(stack.workdir)
+
+
+def test_make_dev_summary_names_every_service_log_and_each_one_exists(stack: StackUrls) -> None:
+    from devstack.__main__ import log_files, summary
+
+    assert stack.local is not None
+    logs = log_files(stack.local)
+    text = summary(stack.local)
+
+    assert "outbox relay" in logs
+    assert str(stack.local.relay.log_path.name) in text
+    missing = [name for name, path in logs.items() if not path.is_file()]
+    assert missing == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from celery import Celery
 from celery.app.task import Context
 
 from bookshelf_tasks import REQUEST_ID_HEADER, is_request_id, request_id_from, request_id_headers
@@ -12,6 +15,18 @@ def test_a_real_workers_request_exposes_the_header_as_an_attribute() -> None:
     # A worker builds the context from the message headers (protocol 2).
     request = Context({"id": "t1", "task": "x", REQUEST_ID_HEADER: "abc12345-worker"})
     assert request_id_from(request) == "abc12345-worker"
+
+
+def test_an_eager_run_reads_the_header_back() -> None:
+    # A name of its own: the worker's shared tasks join every app that is finalized.
+    app = Celery("consumer-under-test", set_as_current=False)
+
+    @app.task(bind=True, name="tests.correlation.seen")
+    def seen(self: Any) -> str | None:
+        return request_id_from(self.request)
+
+    assert seen.apply(headers=request_id_headers("abc12345-eager")).get() == "abc12345-eager"
+    assert seen.apply().get() is None
 
 
 def test_an_eager_request_has_it_only_in_headers() -> None:

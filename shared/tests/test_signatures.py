@@ -19,7 +19,6 @@ from bookshelf_tasks import (
     book_added_signature,
     book_deleted_signature,
     is_request_id,
-    request_id_from,
     signature_for,
 )
 
@@ -103,15 +102,3 @@ def test_the_header_travels_in_the_published_message(make_event: MakeEvent) -> N
     assert message.headers[REQUEST_ID_HEADER] == "abc12345-wire"
     assert message.headers["id"] == event.event_id
     assert REQUEST_ID_HEADER not in json.dumps(message.decode())  # not in the body
-
-
-def test_an_eager_run_reads_the_header_back(make_event: MakeEvent) -> None:
-    app = Celery("consumer-under-test", set_as_current=False)
-
-    @app.task(bind=True, name=BOOK_ADDED)
-    def seen(self: Any, event: dict[str, Any]) -> str | None:
-        return request_id_from(self.request)
-
-    with_id = signature_for(make_event(), app=app, request_id="abc12345-eager").apply()
-    assert with_id.get() == "abc12345-eager"
-    assert signature_for(make_event(), app=app).apply().get() is None

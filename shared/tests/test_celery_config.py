@@ -14,6 +14,7 @@ from bookshelf_tasks.celery_config import (
     TASK_HARD_TIME_LIMIT,
     MissingSettingError,
     celery_settings,
+    configure,
     producer_settings,
     settings_from_env,
 )
@@ -47,6 +48,20 @@ def test_result_backend_can_differ_from_the_broker() -> None:
 def test_broker_url_is_required() -> None:
     with pytest.raises(MissingSettingError, match="CELERY_BROKER_URL"):
         settings_from_env({"CELERY_BROKER_URL": "  "})
+
+
+def test_configure_pins_broker_and_backend_against_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Celery's conf.broker_url / conf.result_backend read these before the app's conf.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://elsewhere.invalid:6379/9")
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://elsewhere.invalid:6379/9")
+    app = configure(Celery("pinned"), producer_settings("redis://broker:6379/0"))
+    assert type(app.backend).__name__ == "StateOnlyRedisBackend"
+    assert app.backend.url == "redis://broker:6379/0"
+    for connection in (app.connection_for_write(), app.connection_for_read()):
+        assert (connection.hostname, connection.virtual_host) == ("broker", "0")
+    app.close()
 
 
 def test_producer_backend_reads_state_without_subscribing() -> None:

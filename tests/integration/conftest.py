@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from bookshelf_tasks.celery_config import producer_settings
+from bookshelf_tasks.celery_config import configure, producer_settings
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.worker import CeleryWorker
@@ -52,8 +52,7 @@ def mailhog(mailhog_server: MailHogServer) -> MailHogClient:
 @pytest.fixture(scope="module")
 def producer(broker: BrokerServer) -> Iterator[Celery]:
     """A publish-only Celery app, configured exactly as the web app's."""
-    app = Celery("integration-producer")
-    app.conf.update(producer_settings(broker.url))
+    app = configure(Celery("integration-producer"), producer_settings(broker.url))
     yield app
     app.close()
 

@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from celery.backends.redis import RedisBackend
 
+from bookshelf_worker.app import create_app
 from bookshelf_worker.config import ConfigError, WorkerSettings
 
 BASE = {
@@ -78,3 +80,22 @@ def test_worker_without_settings_stops_with_a_clear_message(tmp_path: Path) -> N
     assert "bookshelf-worker cannot start: missing required setting(s):" in done.stderr
     assert "CELERY_BROKER_URL, MAIL_SERVER, MAIL_DEFAULT_SENDER" in done.stderr
     assert "Traceback" not in done.stderr and "never-printed" not in done.stderr
+
+
+def test_the_environment_does_not_override_the_worker_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from os.environ before its
+    conf; the worker's app must use what WorkerSettings say, with a normal backend."""
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://elsewhere.invalid:6379/9")
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://elsewhere.invalid:6379/9")
+    settings = WorkerSettings.from_env({**BASE, "CELERY_RESULT_BACKEND": "redis://results:6379/2"})
+    celery = create_app(settings).extensions["celery"]
+    assert type(celery.backend) is RedisBackend  # it waits on nothing, but stores states
+    assert celery.backend.url == "redis://results:6379/2"
+    connection = celery.connection_for_read()
+    assert (connection.hostname, connection.port, connection.virtual_host) == (
+        "127.0.0.1",
+        6379,
+        "0",
+    )

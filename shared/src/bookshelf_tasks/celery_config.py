@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bookshelf_tasks.names import EMAIL_QUEUE
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 # --- Retry budget of the email tasks. It lives here, not in the worker, because the
 # broker's visibility_timeout below must outlast the longest retry countdown.
@@ -134,6 +137,29 @@ def celery_settings(broker_url: str, result_backend: str | None = None) -> dict[
         # reads as PENDING; the status page shows "sending" from STARTED.
         "task_track_started": True,
     }
+
+
+def configure(celery: Celery, settings: Mapping[str, Any]) -> Celery:
+    """`celery.conf.update(settings)`, pinned to the broker and backend `settings` name.
+
+    Celery's `conf.broker_url` and `conf.result_backend` return os.environ's
+    CELERY_BROKER_URL and CELERY_RESULT_BACKEND *before* the app's own conf
+    (celery/app/utils.py, Settings), and compose and the local stack set both. So
+    `settings` alone could be silently replaced: the web's state-only backend by a
+    plain RedisBackend, a test's broker by the environment's. Our config code reads
+    those variables already; here its reading is made the one Celery uses:
+    - broker: connections are opened with `broker_read_url` / `broker_write_url`,
+      which Celery prefers over `broker_url` (only CELERY_BROKER_READ_URL /
+      CELERY_BROKER_WRITE_URL, which we never set, come before them);
+    - result backend: `Celery._get_backend` prefers `app.backend_cls` (a class, or
+      a `module:Class+url` / plain URL string) over `conf.result_backend`.
+    The celery command line's --broker / --result-backend set those same variables,
+    so they too are ignored; configure through our settings instead.
+    """
+    broker_url = settings["broker_url"]
+    celery.conf.update(settings, broker_read_url=broker_url, broker_write_url=broker_url)
+    celery.backend_cls = settings["result_backend"]
+    return celery
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

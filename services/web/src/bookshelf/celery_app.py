@@ -12,17 +12,18 @@ import threading
 from celery import Celery
 from flask import Flask, current_app
 
-from bookshelf_tasks.celery_config import BROKER_CONNECT_TIMEOUT, producer_settings
+from bookshelf_tasks.celery_config import BROKER_CONNECT_TIMEOUT, configure, producer_settings
 
 _lock = threading.Lock()
 
 
 def make_producer(app: Flask) -> Celery:
-    celery = Celery(app.import_name, set_as_current=False)
-    celery.conf.update(
-        producer_settings(app.config["CELERY_BROKER_URL"], app.config.get("CELERY_RESULT_BACKEND"))
+    # configure(), not conf.update(): os.environ's CELERY_RESULT_BACKEND would
+    # otherwise replace the state-only backend with Celery's plain RedisBackend.
+    return configure(
+        Celery(app.import_name, set_as_current=False),
+        producer_settings(app.config["CELERY_BROKER_URL"], app.config.get("CELERY_RESULT_BACKEND")),
     )
-    return celery
 
 
 def producer(app: Flask | None = None) -> Celery:

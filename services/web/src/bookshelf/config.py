@@ -51,11 +51,10 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "SECRET_KEY": environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_uri(environ.get("DATABASE_URL")),
-        # The email queue (KeyDB, Redis protocol); the result backend defaults to it.
+        # The email queue (KeyDB, Redis protocol). The result backend defaults to the
+        # *configured* broker (celery_app), which a test config may set apart from env.
         "CELERY_BROKER_URL": environ.get("CELERY_BROKER_URL") or None,
-        "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND")
-        or environ.get("CELERY_BROKER_URL")
-        or None,
+        "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND") or None,
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", ONE_MIB),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "SESSION_COOKIE_SECURE": secure,

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-from bookshelf_tasks.celery_config import celery_settings
+from bookshelf_tasks.celery_config import celery_settings, configure
 from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
@@ -28,7 +28,9 @@ def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.name, task_cls=FlaskTask)
-    celery.conf.update(celery_settings(settings.broker_url, settings.result_backend))
+    # configure(), not conf.update(): Celery would otherwise let os.environ's
+    # CELERY_* override `settings` (the same values in production, not in tests).
+    configure(celery, celery_settings(settings.broker_url, settings.result_backend))
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

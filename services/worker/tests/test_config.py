@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from celery.backends.redis import RedisBackend
 
+from bookshelf_tasks.celery_config import celery_settings
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import ConfigError, WorkerSettings
 
@@ -99,3 +100,15 @@ def test_the_environment_does_not_override_the_worker_settings(
         6379,
         "0",
     )
+
+
+def test_the_worker_waits_for_the_broker_for_ever_but_the_producer_does_not() -> None:
+    worker = create_app(WorkerSettings.from_env(BASE)).extensions["celery"]
+    # Celery's default (100 retries, backoff up to 30 s) exits after ~45 min of outage.
+    assert worker.conf.broker_connection_max_retries is None
+    assert worker.conf.broker_connection_retry and worker.conf.broker_connection_retry_on_startup
+    # The worker-only setting is not in the shared dict the web's producer uses, whose
+    # publishing stays bounded by its own retry policy.
+    shared = celery_settings(BASE["CELERY_BROKER_URL"])
+    assert "broker_connection_max_retries" not in shared
+    assert shared["task_publish_retry_policy"]["max_retries"] <= 2

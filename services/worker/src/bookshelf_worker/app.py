@@ -19,6 +19,20 @@ from bookshelf_worker.extensions import babel, mail
 log = logging.getLogger(__name__)
 
 
+def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
+    """The shared settings plus the ones only a consuming process reads."""
+    return {
+        **celery_settings(settings.broker_url, settings.result_backend),
+        # Config > Broker Settings > broker_connection_max_retries. Celery's default
+        # (100 tries, backing off to 30 s apart) makes the worker exit after ~45 min
+        # without a broker. Compose dev has no restart policy, so the emails would then
+        # wait for a human; retrying for ever resumes on its own when the broker is
+        # back. Worker-only: the web's publishing stays bounded by
+        # task_publish_retry_policy and the socket timeouts of the shared settings.
+        "broker_connection_max_retries": None,
+    }
+
+
 def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
     class FlaskTask(Task):
         """Runs every task inside the Flask app context Flask-Mail and Babel need."""
@@ -30,7 +44,7 @@ def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
     celery = Celery(app.name, task_cls=FlaskTask)
     # configure(), not conf.update(): Celery would otherwise let os.environ's
     # CELERY_* override `settings` (the same values in production, not in tests).
-    configure(celery, celery_settings(settings.broker_url, settings.result_backend))
+    configure(celery, worker_celery_settings(settings))
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

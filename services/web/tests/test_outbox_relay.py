@@ -27,10 +27,12 @@ from sqlalchemy import select, text, update
 
 from bookshelf import create_app, outbox
 from bookshelf.book_input import BookInput
+from bookshelf.celery_app import producer
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent, User
 from bookshelf.outbox_relay import RelayLoop, relay_pending
 from bookshelf_tasks import EMAIL_QUEUE
+from bookshelf_tasks.celery_config import RESULT_EXPIRES
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
@@ -41,6 +43,8 @@ MIGRATIONS = str(WEB / "migrations")
 FLASK = str(Path(sys.executable).with_name("flask"))
 NO_GRACE = timedelta(0)
 BOOK = BookInput("Rayuela", "Julio Cortázar", None, 1963, None)
+# Celery's RedisBackend stores states with redis-py's deprecated setex.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +273,179 @@ def test_relay_process_exits_cleanly_on_sigterm(
         process.kill()
     assert process.returncode == 0, output
     assert "2 queued" in output and "outbox relay stopped" in output
+
+
+# --- Stale queued rows: the broker lost their message (stale_queued.py) -----------
+
+STALE_AFTER = timedelta(minutes=10)
+REQUEST_ID = "req-stale-0123456789"
+
+
+@pytest.fixture
+def messages(broker: BrokerServer) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The headers of the messages on the email queue, in publishing order."""
+    client = redis.Redis.from_url(broker.url)
+
+    def headers() -> list[dict[str, Any]]:
+        raw = reversed(client.lrange(EMAIL_QUEUE, 0, -1))
+        return [json.loads(message)["headers"] for message in raw]
+
+    yield headers
+    client.close()
+
+
+@pytest.fixture
+def make_queued(
+    make_events: Callable[..., list[str]], broker: BrokerServer
+) -> Callable[..., list[str]]:
+    """`n` events queued by a relay pass, then the broker's data lost (FLUSHALL, as a
+    redis restart without persistence does), each queued `queued_ago` ago."""
+
+    def make(n: int, queued_ago: timedelta = STALE_AFTER + timedelta(minutes=1)) -> list[str]:
+        ids = make_events(n)
+        db.session.execute(
+            update(EmailEvent).where(EmailEvent.id.in_(ids)).values(request_id=REQUEST_ID)
+        )
+        db.session.commit()
+        assert relay_pending(limit=n, older_than=NO_GRACE).queued == n
+        redis.Redis.from_url(broker.url).flushall()
+        set_queued_at(ids, datetime.now(UTC) - queued_ago)
+        return ids
+
+    return make
+
+
+def set_queued_at(ids: list[str], when: datetime) -> None:
+    db.session.execute(update(EmailEvent).where(EmailEvent.id.in_(ids)).values(queued_at=when))
+    db.session.commit()
+
+
+def store_state(task_id: str, state: str, result: Any = None) -> None:
+    producer().backend.store_result(task_id, result, state)
+
+
+def queued_at(event_id: str) -> datetime:
+    db.session.expire_all()
+    return db.session.get(EmailEvent, event_id).queued_at
+
+
+def test_a_stale_queued_event_without_state_is_queued_again_with_the_same_ids(
+    make_queued: Any, queue: Any, messages: Any
+) -> None:
+    ids = make_queued(2)
+    assert queue() == []  # lost with the broker's data; the rows still say 'queued'
+    before = queued_at(ids[0])
+
+    result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+
+    assert (result.requeued, result.settled, result.queued, result.broker_down) == (
+        2,
+        0,
+        0,
+        False,
+    )
+    assert queue() == ids  # task id = event id, so the same Message-ID
+    assert [h.get("request_id") for h in messages()] == [REQUEST_ID] * 2
+    assert statuses(ids) == ["queued"] * 2
+    assert queued_at(ids[0]) > before + timedelta(minutes=10)  # reset: not stale any more
+    again = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert again.requeued == 0 and len(queue()) == 2
+
+
+def test_a_queued_event_younger_than_stale_after_is_left_alone(
+    make_queued: Any, queue: Any
+) -> None:
+    [young] = make_queued(1, queued_ago=timedelta(minutes=5))
+    result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert (result.requeued, result.settled) == (0, 0)
+    assert queue() == [] and statuses([young]) == ["queued"]
+
+
+def test_a_stale_event_with_a_final_state_is_recorded_not_sent_again(
+    make_queued: Any, queue: Any
+) -> None:
+    sent, failed = make_queued(2)
+    store_state(sent, "SUCCESS", "sent")
+    store_state(failed, "FAILURE", {"exc_type": "EmailFailed", "exc_message": ["550 no"]})
+    result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert (result.requeued, result.settled) == (0, 2)
+    assert queue() == []
+    assert statuses([sent, failed]) == ["sent", "failed"]
+
+
+def test_a_stale_event_a_worker_holds_is_left_alone(make_queued: Any, queue: Any) -> None:
+    started, retrying, lost = make_queued(3)
+    store_state(started, "STARTED", {"pid": 1, "hostname": "w"})
+    store_state(retrying, "RETRY", {"exc_type": "SMTPServerDisconnected", "exc_message": []})
+    result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert (result.requeued, result.settled) == (1, 0)
+    assert queue() == [lost]
+    assert statuses([started, retrying, lost]) == ["queued"] * 3
+
+
+def test_an_event_queued_beyond_result_expires_is_never_sent_again(
+    make_queued: Any, queue: Any
+) -> None:
+    """Its state and the worker's sent-marker have expired: PENDING proves nothing."""
+    [ancient] = make_queued(1, queued_ago=timedelta(seconds=RESULT_EXPIRES))
+    result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert result.requeued == 0 and queue() == []
+    assert statuses([ancient]) == ["queued"]
+
+
+def test_a_stale_row_locked_by_another_relay_is_skipped(
+    relay_app: Flask, make_queued: Any, queue: Any
+) -> None:
+    held, free = make_queued(2)
+    with db.engine.connect() as other_relay:
+        other_relay.execute(
+            text("SELECT id FROM email_events WHERE id = :id FOR UPDATE"), {"id": held}
+        )
+        result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+        other_relay.rollback()
+    assert result.requeued == 1 and queue() == [free]
+
+
+def test_concurrent_relays_requeue_a_stale_event_once(
+    relay_app: Flask, make_queued: Any, queue: Any
+) -> None:
+    ids = make_queued(30)
+    results: list[Any] = []
+
+    def one_relay() -> None:
+        with relay_app.app_context():
+            results.append(relay_pending(older_than=NO_GRACE, stale_after=STALE_AFTER))
+            db.session.remove()
+
+    threads = [threading.Thread(target=one_relay) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(r.requeued for r in results) == 30
+    assert sorted(queue()) == sorted(ids)
+
+
+def test_unreadable_states_stop_the_stale_pass(
+    make_app: Callable[..., Flask], relay_database_url: str, make_queued: Any
+) -> None:
+    [event_id] = make_queued(1)
+    down = make_app(
+        SQLALCHEMY_DATABASE_URI=relay_database_url,
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    with down.app_context():
+        result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+    assert (result.requeued, result.broker_down) == (0, True)
+    assert statuses([event_id]) == ["queued"]
+
+
+def test_cli_stale_after_option(relay_app: Flask, make_queued: Any, queue: Any) -> None:
+    ids = make_queued(1, queued_ago=timedelta(minutes=2))
+    args = ["outbox", "relay", "--once", "--grace", "0", "--heartbeat-file", "/dev/null"]
+    done = relay_app.test_cli_runner().invoke(args=args)
+    assert done.exit_code == 0, done.output
+    assert "stale re-queued 0" in done.output and queue() == []  # default: 10 minutes
+    done = relay_app.test_cli_runner().invoke(args=[*args, "--stale-after", "60"])
+    assert done.exit_code == 0, done.output
+    assert "stale re-queued 1" in done.output and queue() == ids

@@ -20,6 +20,7 @@ from bookshelf.outbox_relay import (
     DEFAULT_INTERVAL,
     RelayLoop,
 )
+from bookshelf.stale_queued import DEFAULT_STALE_AFTER
 
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 
@@ -41,6 +42,14 @@ outbox_cli = AppGroup("outbox", help="The email outbox.")
     help="Leave events younger than this many seconds to the request that wrote them.",
 )
 @click.option(
+    "--stale-after",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_STALE_AFTER.total_seconds(),
+    show_default=True,
+    help="Queue again the events queued this many seconds ago that have no task state "
+    "(their message was lost with the broker's data).",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=10_000),
     default=DEFAULT_BATCH_SIZE,
@@ -54,16 +63,31 @@ outbox_cli = AppGroup("outbox", help="The email outbox.")
     show_default=True,
     help="Touched after every pass; the container healthcheck reads its age.",
 )
-def relay(once: bool, interval: float, grace: float, batch_size: int, heartbeat_file: Path) -> None:
-    """Queue the pending email events that their request could not queue."""
-    loop = RelayLoop(interval, batch_size, timedelta(seconds=grace), heartbeat_file)
+def relay(
+    once: bool,
+    interval: float,
+    grace: float,
+    stale_after: float,
+    batch_size: int,
+    heartbeat_file: Path,
+) -> None:
+    """Queue the pending email events that their request could not queue, and again
+    the queued ones whose message was lost."""
+    loop = RelayLoop(
+        interval,
+        batch_size,
+        timedelta(seconds=grace),
+        heartbeat_file,
+        stale_after=timedelta(seconds=stale_after),
+    )
     if once:
         result = loop.run_pass()
         if result is None:
             raise click.ClickException("the relay pass failed; see the log above")
         click.echo(
             f"queued {result.queued}, undeliverable {result.undeliverable}, "
-            f"still pending {result.still_pending} ({result.seconds:.3f}s)"
+            f"still pending {result.still_pending}, stale re-queued {result.requeued}, "
+            f"settled {result.settled} ({result.seconds:.3f}s)"
         )
         return
 

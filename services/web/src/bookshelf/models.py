@@ -79,8 +79,10 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     """Transactional outbox: one row per email to send, written with the book change.
 
     status: 'pending' (not on the queue yet: the outbox relay retries it), 'queued'
-    (handed to the broker), then 'sent' or 'failed' (will not be sent unless the user
-    retries) once the notifications page has seen the task's final state. Recording it
+    (handed to the broker; the relay queues it again if, `stale_after` later, the result
+    backend has no state for it: the broker lost the message), then 'sent' or 'failed'
+    (will not be sent unless the user retries) once the notifications page or the relay
+    has seen the task's final state. Recording it
     here keeps it after the result backend expires the task's state.
     """
 
@@ -94,6 +96,12 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
             "ix_email_events_pending_created",
             "created_at",
             postgresql_where=text("status = 'pending'"),
+        ),
+        # The relay's stale scan: queued rows by queued_at (stale_queued.py).
+        Index(
+            "ix_email_events_queued_queued_at",
+            "queued_at",
+            postgresql_where=text("status = 'queued'"),
         ),
     )
 

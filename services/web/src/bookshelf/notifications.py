@@ -92,21 +92,29 @@ def delivery_states(events: Sequence[EmailEvent]) -> dict[str, str]:
     if not queued:
         return shown
     try:
-        metas = _task_metas([event.task_id for event in queued if event.task_id])
+        metas = task_metas([event.task_id for event in queued if event.task_id])
     except Exception as error:  # noqa: BLE001 - the page must render without the backend
         log.warning("states of %d email events unavailable: %s", len(queued), error)
         return shown
     recorded = False
     for event in queued:
-        meta = metas.get(event.task_id or "") or {"status": states.PENDING}
-        shown[event.id] = state = DELIVERY_STATES.get(meta.get("status", ""), "queued")
-        if state == "sent":
-            recorded |= outbox.record_outcome(event, "sent", delivered_at=_date_done(meta))
-        elif state == "failed":
-            recorded |= outbox.record_outcome(event, "failed", error=failure_reason(meta))
+        shown[event.id], changed = record_final_state(event, metas.get(event.task_id or ""))
+        recorded |= changed
     if recorded:
         _commit_quietly()
     return shown
+
+
+def record_final_state(event: EmailEvent, meta: Mapping[str, Any] | None) -> tuple[str, bool]:
+    """A queued event's shown state from its task `meta` (None: no record, PENDING),
+    and whether a final one ('sent', 'failed') was recorded on the row (not committed)."""
+    meta = meta or {"status": states.PENDING}
+    state = DELIVERY_STATES.get(meta.get("status", ""), "queued")
+    if state == "sent":
+        return state, outbox.record_outcome(event, "sent", delivered_at=_date_done(meta))
+    if state == "failed":
+        return state, outbox.record_outcome(event, "failed", error=failure_reason(meta))
+    return state, False
 
 
 def delivery_state(event: EmailEvent) -> str:
@@ -114,7 +122,7 @@ def delivery_state(event: EmailEvent) -> str:
     return delivery_states([event])[event.id]
 
 
-def _task_metas(task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def task_metas(task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The stored meta (status, result, date_done) of each task that has one."""
     celery = producer()
     backend = celery.backend

@@ -13,6 +13,9 @@ A batch-wide lock would not survive that first per-event commit.
 
 Only rows older than a grace period are taken: a fresh row is the request's own
 dispatch to make, and racing it would publish the email twice.
+
+After the pending rows, each pass also looks at 'queued' rows older than
+`stale_after`, whose message the broker may have lost (see stale_queued.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import func, select
 from bookshelf import notifications
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
+from bookshelf.stale_queued import DEFAULT_STALE_AFTER, requeue_stale
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +52,12 @@ class RelayResult:
     still_pending: int  # due rows left 'pending' (the broker refused, or beyond the batch)
     broker_down: bool
     seconds: float
+    requeued: int = 0  # stale 'queued' rows with no task state, dispatched again
+    settled: int = 0  # stale 'queued' rows whose final state was recorded
 
     @property
     def handled(self) -> int:
-        return self.queued + self.undeliverable
+        return self.queued + self.undeliverable + self.requeued + self.settled
 
 
 def _claim_next(cutoff: datetime, skip: Collection[str]) -> EmailEvent | None:
@@ -76,9 +82,12 @@ def _count_due(cutoff: datetime) -> int:
 
 
 def relay_pending(
-    limit: int = DEFAULT_BATCH_SIZE, older_than: timedelta = DEFAULT_GRACE
+    limit: int = DEFAULT_BATCH_SIZE,
+    older_than: timedelta = DEFAULT_GRACE,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> RelayResult:
-    """Dispatch up to `limit` pending events created more than `older_than` ago.
+    """Dispatch up to `limit` pending events created more than `older_than` ago, then
+    look at up to `limit` events queued more than `stale_after` ago (stale_queued.py).
 
     Stops at the first event the broker refuses: the rest would fail the same way,
     each costing up to the publish timeout. Needs an app context.
@@ -101,10 +110,19 @@ def relay_pending(
                 break
             else:
                 undeliverable += 1
+        stale = None if broker_down else requeue_stale(limit, stale_after)
         still_pending = _count_due(cutoff)
     finally:
         db.session.rollback()  # ends the read-only tail of the pass; no lock outlives it
-    return RelayResult(queued, undeliverable, still_pending, broker_down, _since(began))
+    return RelayResult(
+        queued,
+        undeliverable,
+        still_pending,
+        broker_down or (stale is not None and stale.broker_down),
+        _since(began),
+        requeued=stale.requeued if stale else 0,
+        settled=stale.settled if stale else 0,
+    )
 
 
 def _since(began: float) -> float:
@@ -125,11 +143,13 @@ class RelayLoop:
         batch_size: int = DEFAULT_BATCH_SIZE,
         grace: timedelta = DEFAULT_GRACE,
         heartbeat: Path | None = DEFAULT_HEARTBEAT,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
     ) -> None:
         self.interval = interval
         self.batch_size = batch_size
         self.grace = grace
         self.heartbeat = heartbeat
+        self.stale_after = stale_after
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -141,7 +161,7 @@ class RelayLoop:
 
     def run_pass(self) -> RelayResult | None:
         try:
-            result = relay_pending(self.batch_size, self.grace)
+            result = relay_pending(self.batch_size, self.grace, self.stale_after)
         except Exception:
             log.exception("outbox relay pass failed; next try in %.0fs", self.interval)
             return None
@@ -152,16 +172,19 @@ class RelayLoop:
         level = logging.INFO if result.handled or result.still_pending else logging.DEBUG
         log.log(
             level,
-            "outbox relay: %d queued, %d undeliverable, %d still pending%s in %.3fs",
+            "outbox relay: %d queued, %d undeliverable, %d still pending, "
+            "%d stale re-queued, %d settled%s in %.3fs",
             result.queued, result.undeliverable, result.still_pending,
+            result.requeued, result.settled,
             " (broker unavailable)" if result.broker_down else "", result.seconds,
         )  # fmt: skip
         return result
 
     def run(self) -> None:
         log.info(
-            "outbox relay started: every %.1fs, batches of %d, grace %.1fs",
+            "outbox relay started: every %.1fs, batches of %d, grace %.1fs, stale after %.0fs",
             self.interval, self.batch_size, self.grace.total_seconds(),
+            self.stale_after.total_seconds(),
         )  # fmt: skip
         while not self.stopping:
             result = self.run_pass()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import update
 from werkzeug.security import generate_password_hash
 
 from bookshelf import create_app, notifications
@@ -241,3 +242,57 @@ def test_readyz_reports_the_broker(make_web: Any, broker: BrokerServer) -> None:
     assert down.status_code == 503
     assert down.get_json()["checks"]["broker"].startswith("error:")
     assert down.get_json()["checks"]["database"] == "ok"
+
+
+def test_relay_resends_an_email_the_broker_lost_exactly_once(
+    make_web: Any,
+    broker: BrokerServer,
+    worker: CeleryWorker,
+    mailhog: MailHogClient,
+    address: str,
+    stack_dir: Path,
+) -> None:
+    """The broker that took the message dies without persistence (the row says
+    'queued'); once the row is stale the relay queues it again on the live broker,
+    and later records it as sent instead of sending it again."""
+    lost = BrokerServer(stack_dir / "lost-broker").start()
+    try:
+        client = logged_in_client(make_web(lost.url), address)
+        add_book(client, "Los detectives salvajes")
+    finally:
+        lost.stop()
+    [event] = events_of(make_web(broker.url), address)
+    assert event.status == "queued"
+
+    up = make_web(broker.url)
+    stale_after = timedelta(minutes=10)
+    with up.app_context():
+        backdate(event.id, stale_after + timedelta(minutes=1))
+        first = relay_pending(limit=100, older_than=timedelta(0), stale_after=stale_after)
+        assert (first.requeued, first.broker_down) == (1, False)
+        [email] = mailhog.wait_for(address, 1, timeout=20)
+        assert email.message_id == f"<{event.id}@bookshelf>"
+        sent = f"outcome=sent event_id={event.id}"
+        assert wait_until(lambda: sent in worker.log_path.read_text(), 10)
+        # The worker logs before it stores SUCCESS; the relay must read the final state.
+        assert wait_until(lambda: task_status(event.id) == "SUCCESS", 10)
+
+        backdate(event.id, stale_after + timedelta(minutes=1))
+        second = relay_pending(limit=100, older_than=timedelta(0), stale_after=stale_after)
+        assert (second.requeued, second.settled) == (0, 1)
+    [stored] = events_of(up, address)
+    assert stored.status == "sent"
+    assert not wait_until(lambda: len(mailhog.messages_to(address)) > 1, 1)
+
+
+def task_status(task_id: str) -> str | None:
+    return notifications.task_metas([task_id]).get(task_id, {}).get("status")
+
+
+def backdate(event_id: str, ago: timedelta) -> None:
+    db.session.execute(
+        update(EmailEvent)
+        .where(EmailEvent.id == event_id)
+        .values(queued_at=datetime.now(UTC) - ago)
+    )
+    db.session.commit()

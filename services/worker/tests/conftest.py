@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) per test, scripted to accept, defer, refuse or hang,
-and the worker's Flask + Celery app pointed at it."""
+a real Redis for task results and sent-markers, and the worker's Flask + Celery app
+pointed at both."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flask import Flask
 from bookshelf_tasks import BookEvent
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import WorkerSettings
+from devstack.broker import BrokerServer
 from devstack.ports import free_port
 
 MAIL_TIMEOUT = 1.0
@@ -76,12 +78,20 @@ def smtp_handler(smtp: tuple[ScriptedSMTPHandler, int]) -> ScriptedSMTPHandler:
     return smtp[0]
 
 
+@pytest.fixture(scope="session")
+def results_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerServer]:
+    """Where the tasks keep their sent-markers (eager runs store no task states)."""
+    server = BrokerServer(tmp_path_factory.mktemp("results")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def worker_app(smtp: tuple[ScriptedSMTPHandler, int]) -> Flask:
+def worker_app(smtp: tuple[ScriptedSMTPHandler, int], results_redis: BrokerServer) -> Flask:
     settings = WorkerSettings(
         # Never contacted: the tests run tasks eagerly with .apply().
         broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        result_backend=None,
+        result_backend=results_redis.url,
         mail_server="127.0.0.1",
         mail_port=smtp[1],
         mail_default_sender="Bookshelf <no-reply@bookshelf.test>",

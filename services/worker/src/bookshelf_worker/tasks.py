@@ -1,7 +1,7 @@
 """The email tasks, registered under the names in bookshelf_tasks.
 
 Thin on purpose: validation, rendering and sending live in sending.py; a task only
-decides between "sent", "retry later" and "give up".
+decides between "sent", "already sent" (sent_markers.py), "retry later" and "give up".
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from bookshelf_worker.sending import (
     retry_countdown,
     send_book_email,
 )
+from bookshelf_worker.sent_markers import already_sent, mark_sent
+
+SENT = "sent"
+DUPLICATE_SKIPPED = "duplicate-skipped"
 
 
 def _event_id(payload: object) -> str:
@@ -35,7 +39,11 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
         _event_id(payload), str(request.id), request.retries + 1, request_id_from(request) or "-"
     )
     try:
-        send_book_email(receive(payload, kind))
+        event = receive(payload, kind)
+        if already_sent(task.backend, event.event_id):  # a second message for the event
+            log_email(logging.INFO, DUPLICATE_SKIPPED, attempt)
+            return DUPLICATE_SKIPPED
+        send_book_email(event)
     except Exception as exc:
         failure = classify(exc)
         if failure is None:  # a bug, not an SMTP problem: Celery logs the traceback
@@ -48,8 +56,9 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
             raise task.retry(exc=exc, countdown=countdown, max_retries=EMAIL_MAX_RETRIES) from exc
         log_email(logging.ERROR, "failed", attempt, **details)
         raise EmailFailed.of(failure) from exc
-    log_email(logging.INFO, "sent", attempt)
-    return "sent"
+    mark_sent(task.backend, event.event_id, task.app.conf.result_expires)
+    log_email(logging.INFO, SENT, attempt)
+    return SENT
 
 
 @shared_task(bind=True, name=BOOK_ADDED, throws=(EmailFailed,))

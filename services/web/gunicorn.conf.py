@@ -14,6 +14,13 @@ graceful_timeout = timeout
 # Logs go to stdout/stderr ("-"), where compose and the local launcher collect them.
 accesslog = "-"
 errorlog = "-"
+# gunicorn's default access format, plus the request id ("Logging" settings). The
+# response's X-Request-ID ("o"), not the request's ("i"): it is nginx's id when the app
+# kept it, and the id the app minted when there was none or a malformed one, so it is
+# always the id on the app's own log lines and on the worker's email outcome.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
+)
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 # gunicorn >= 25.1 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl

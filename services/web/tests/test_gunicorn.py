@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from devstack.ports import free_port
-from devstack.process import ManagedProcess
+from devstack.process import ManagedProcess, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -66,3 +66,25 @@ def test_two_gunicorn_instances_serve_health_and_pages(two_servers: list[str]) -
         assert page.status_code == 200 and "Iniciar sesión" in page.text
         css = requests.get(f"{url}/static/style.css", timeout=5)
         assert css.status_code == 200 and "--accent" in css.text
+
+
+def test_access_log_carries_the_request_id(tmp_path: Path, database_url: str) -> None:
+    """Each access line names the request's X-Request-ID: nginx's (kept by the app) or,
+    without nginx, the one the app minted and echoed on the response."""
+    home = tmp_path / "home"
+    home.mkdir()
+    process, url = gunicorn(tmp_path, "access", database_url, home)
+    process.start()
+    try:
+        process.wait_ready(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
+        requests.get(f"{url}/healthz", headers={"X-Request-ID": "from-nginx-0001"}, timeout=5)
+        minted = requests.get(f"{url}/healthz", timeout=5).headers["X-Request-ID"]
+
+        def logged(request_id: str) -> bool:
+            return f"request_id={request_id}" in process.log_path.read_text()
+
+        assert wait_until(lambda: logged("from-nginx-0001") and logged(minted), 5), (
+            process.log_path.read_text()[-2000:]
+        )
+    finally:
+        process.stop()

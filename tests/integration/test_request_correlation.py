@@ -5,84 +5,23 @@ line; the same when the email was left pending and the outbox relay queued it la
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
-from werkzeug.security import generate_password_hash
 
-from bookshelf import create_app
 from bookshelf.extensions import db
-from bookshelf.models import EmailEvent, User
+from bookshelf.models import EmailEvent
 from bookshelf.outbox_relay import relay_pending
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
 from devstack.ports import free_port
-from devstack.postgres import PostgresServer
 from devstack.process import wait_until
 from devstack.worker import CeleryWorker
+from tests.integration.web_app import MakeWeb, logged_in_client
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
-
-
-@pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    with PostgresServer() as server:
-        url = server.create_database("bookshelf_correlation")
-        app = create_app(web_config(url, "redis://127.0.0.1:1/0"))
-        with app.app_context():
-            upgrade(directory=MIGRATIONS)
-            db.engine.dispose()
-        yield url
-
-
-def web_config(database_url: str, broker_url: str) -> dict[str, object]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "integration-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "CELERY_BROKER_URL": broker_url,
-    }
-
-
-@pytest.fixture
-def make_web(database_url: str) -> Iterator[Callable[[str], Flask]]:
-    made: list[Flask] = []
-
-    def make(broker_url: str) -> Flask:
-        app = create_app(web_config(database_url, broker_url))
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
-def logged_in_client(app: Flask, address: str) -> tuple[FlaskClient, int]:
-    with app.app_context():
-        user = User(
-            name="Lucía Pérez",
-            email=address,
-            locale="es",
-            password_hash=generate_password_hash("integration", method="pbkdf2:sha256:1"),
-        )
-        db.session.add(user)
-        db.session.commit()
-        user_id = user.id
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return client, user_id
 
 
 def add_book(client: FlaskClient, request_id: str) -> None:
@@ -119,7 +58,7 @@ def outcome_line(worker: CeleryWorker, event_id: str) -> str:
 
 
 def test_the_posts_request_id_reaches_the_workers_outcome_line(
-    make_web: Callable[[str], Flask],
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,
@@ -140,7 +79,7 @@ def test_the_posts_request_id_reaches_the_workers_outcome_line(
 
 
 def test_a_relayed_email_still_names_the_post_that_caused_it(
-    make_web: Callable[[str], Flask],
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,

@@ -6,88 +6,29 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import update
-from werkzeug.security import generate_password_hash
 
-from bookshelf import create_app, notifications
+from bookshelf import notifications
 from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent, User
 from bookshelf.outbox_relay import relay_pending
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
 from devstack.ports import free_port
-from devstack.postgres import PostgresServer
 from devstack.process import wait_until
 from devstack.worker import CeleryWorker
+from tests.integration.web_app import MakeWeb, logged_in_client
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
 # The whole add-book request, broker down included, stays under this.
 ADD_BOOK_BOUND_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    with PostgresServer() as server:
-        url = server.create_database("bookshelf_integration")
-        app = create_app(web_config(url, broker_url="redis://127.0.0.1:1/0"))
-        with app.app_context():
-            upgrade(directory=MIGRATIONS)
-            db.engine.dispose()
-        yield url
-
-
-def web_config(database_url: str, broker_url: str) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "integration-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "CELERY_BROKER_URL": broker_url,
-    }
-
-
-@pytest.fixture
-def make_web(database_url: str) -> Iterator[Any]:
-    made: list[Flask] = []
-
-    def make(broker_url: str) -> Flask:
-        app = create_app(web_config(database_url, broker_url))
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
-def logged_in_client(app: Flask, address: str, locale: str = "es") -> FlaskClient:
-    with app.app_context():
-        user = User(
-            name="Lucía Pérez",
-            email=address,
-            locale=locale,
-            password_hash=generate_password_hash("integration", method="pbkdf2:sha256:1"),
-        )
-        db.session.add(user)
-        db.session.commit()
-        user_id = user.id
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return client
 
 
 def add_book(client: FlaskClient, title: str) -> tuple[int, float]:
@@ -117,14 +58,14 @@ def events_of(app: Flask, address: str) -> list[EmailEvent]:
 
 
 def test_add_then_delete_sends_one_email_each(
-    make_web: Any,
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
     app = make_web(broker.url)
-    client = logged_in_client(app, address)
+    client, _ = logged_in_client(app, address)
     title = f"Si una noche de invierno un viajero {uuid.uuid4().hex[:6]}"
 
     book_id, _ = add_book(client, title)
@@ -157,14 +98,14 @@ def test_add_then_delete_sends_one_email_each(
 
 
 def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
-    make_web: Any,
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
     down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-    client = logged_in_client(down, address)
+    client, _ = logged_in_client(down, address)
     title = "Las ciudades invisibles"
 
     book_id, elapsed = add_book(client, title)
@@ -199,14 +140,14 @@ def logged_in_client_for_existing(app: Flask, other: FlaskClient) -> FlaskClient
 
 
 def test_relay_queues_what_the_broker_refused_exactly_once(
-    make_web: Any,
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
     down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-    client = logged_in_client(down, address)
+    client, _ = logged_in_client(down, address)
     title = "El barón rampante"
     add_book(client, title)
     [event] = events_of(down, address)
@@ -231,7 +172,7 @@ def test_relay_queues_what_the_broker_refused_exactly_once(
     assert len(mailhog.messages_to(address)) == 1
 
 
-def test_readyz_reports_the_broker(make_web: Any, broker: BrokerServer) -> None:
+def test_readyz_reports_the_broker(make_web: MakeWeb, broker: BrokerServer) -> None:
     ready = make_web(broker.url).test_client().get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
@@ -245,7 +186,7 @@ def test_readyz_reports_the_broker(make_web: Any, broker: BrokerServer) -> None:
 
 
 def test_relay_resends_an_email_the_broker_lost_exactly_once(
-    make_web: Any,
+    make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
     mailhog: MailHogClient,
@@ -257,7 +198,7 @@ def test_relay_resends_an_email_the_broker_lost_exactly_once(
     and later records it as sent instead of sending it again."""
     lost = BrokerServer(stack_dir / "lost-broker").start()
     try:
-        client = logged_in_client(make_web(lost.url), address)
+        client, _ = logged_in_client(make_web(lost.url), address)
         add_book(client, "Los detectives salvajes")
     finally:
         lost.stop()

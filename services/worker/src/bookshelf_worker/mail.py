@@ -4,11 +4,16 @@ Flask-Mail 0.10 opens `smtplib.SMTP(server, port)` without a timeout, so a serve
 that accepts the connection and then says nothing blocks the worker process for
 ever. TimeoutMail passes MAIL_TIMEOUT to smtplib, which applies it to the connect
 and to every read and write on the socket.
+
+TLS (MAIL_USE_SSL or STARTTLS) always verifies the server's certificate and host
+name: without an explicit context smtplib uses an unverified one, which would hand
+the mailbox credentials to anyone in the middle.
 """
 
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
@@ -23,16 +28,23 @@ from bookshelf_tasks import BookEvent
 from bookshelf_worker.rendering import RenderedEmail
 
 SMTP_COMPAT32 = policy.compat32.clone(linesep="\r\n")
+# Built once: loading the system CA bundle costs a few milliseconds per context.
+TLS_CONTEXT = ssl.create_default_context()
 
 
 class TimeoutConnection(Connection):
     def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
         timeout = float(current_app.config["MAIL_TIMEOUT"])
-        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = smtp_class(self.mail.server, self.mail.port, timeout=timeout)
+        host: smtplib.SMTP
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(
+                self.mail.server, self.mail.port, timeout=timeout, context=TLS_CONTEXT
+            )
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
         try:
             if self.mail.use_tls:
-                host.starttls()
+                host.starttls(context=TLS_CONTEXT)
             if self.mail.username and self.mail.password:
                 host.login(self.mail.username, self.mail.password)
         except BaseException:

@@ -1,0 +1,101 @@
+"""STARTTLS against a real aiosmtpd server whose certificate is self-signed: the
+worker must refuse to talk to it, and talk to it once that certificate is trusted."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+from bookshelf_tasks import BOOK_ADDED, BookEvent
+from bookshelf_worker import mail
+from bookshelf_worker.app import create_app
+from bookshelf_worker.config import WorkerSettings
+from devstack.broker import BrokerServer
+from devstack.ports import free_port
+
+from .conftest import MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 that no CA vouches for."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+    command += " -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run(
+        [*command.split(), "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def starttls_smtp(self_signed: tuple[Path, Path]) -> Iterator[tuple[ScriptedSMTPHandler, int]]:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(*self_signed)
+    handler = ScriptedSMTPHandler()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context,
+        require_starttls=True,
+    )
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def tls_worker_app(
+    starttls_smtp: tuple[ScriptedSMTPHandler, int], results_redis: BrokerServer
+) -> Flask:
+    settings = WorkerSettings(
+        broker_url=f"redis://127.0.0.1:{free_port()}/0",
+        result_backend=results_redis.url,
+        mail_server="127.0.0.1",
+        mail_port=starttls_smtp[1],
+        mail_use_tls=True,
+        mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
+        mail_timeout=MAIL_TIMEOUT,
+    )
+    return create_app(settings)
+
+
+def send(app: Flask, event: BookEvent) -> object:
+    return app.extensions["celery"].tasks[BOOK_ADDED].apply(kwargs={"event": event.to_dict()})
+
+
+def test_an_untrusted_certificate_is_refused(
+    tls_worker_app: Flask,
+    starttls_smtp: tuple[ScriptedSMTPHandler, int],
+    make_event: Callable[..., BookEvent],
+) -> None:
+    result = send(tls_worker_app, make_event())
+    assert result.state == "FAILURE"  # type: ignore[attr-defined]
+    assert "certificate verify failed" in str(result.result)  # type: ignore[attr-defined]
+    assert str(result.result).startswith("transient failure: SSLCertVerificationError")  # type: ignore[attr-defined]
+    assert starttls_smtp[0].data_attempts == 0 and not starttls_smtp[0].delivered
+
+
+def test_a_trusted_certificate_is_accepted(
+    tls_worker_app: Flask,
+    starttls_smtp: tuple[ScriptedSMTPHandler, int],
+    self_signed: tuple[Path, Path],
+    make_event: Callable[..., BookEvent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trusting = ssl.create_default_context(cafile=str(self_signed[0]))
+    monkeypatch.setattr(mail, "TLS_CONTEXT", trusting)
+    result = send(tls_worker_app, make_event())
+    assert result.state == "SUCCESS", result.traceback  # type: ignore[attr-defined]
+    assert len(starttls_smtp[0].delivered) == 1

@@ -33,10 +33,18 @@ if ((${#missing[@]})); then
 fi
 
 if [[ ! -x $tools_bin/MailHog ]]; then
-  command -v go >/dev/null || { echo "bootstrap: Go is needed to build MailHog (apt-get install golang)." >&2; exit 1; }
-  log "building MailHog into .tools/bin (go install, pinned by tools/mailhog/go.mod)"
+  go_needed=$(awk '$1 == "go" {print $2; exit}' "$repo/tools/mailhog/go.mod")
+  go_hint="install Go >= $go_needed from https://go.dev/dl/ (Debian 12's apt golang is 1.19, too old)"
+  command -v go >/dev/null || { echo "bootstrap: Go is needed to build MailHog: $go_hint." >&2; exit 1; }
+  go_have=$(go env GOVERSION | sed 's/^go//')
+  if [[ $(printf '%s\n' "$go_needed" "$go_have" | sort -V | head -n1) != "$go_needed" ]]; then
+    echo "bootstrap: tools/mailhog/go.mod needs Go >= $go_needed, but \`go\` is $go_have: $go_hint." >&2
+    exit 1
+  fi
+  log "building MailHog into .tools/bin (go install, pinned by tools/mailhog/go.mod and go.sum)"
   mkdir -p "$tools_bin"
-  (cd "$repo/tools/mailhog" && GOBIN=$tools_bin GOFLAGS=-mod=mod go install github.com/mailhog/MailHog)
+  # -mod=readonly: build exactly what go.mod/go.sum pin, and fail instead of rewriting them.
+  (cd "$repo/tools/mailhog" && GOBIN=$tools_bin GOFLAGS=-mod=readonly go install github.com/mailhog/MailHog)
 fi
 
 stamp=$venv/.requirements.sha256

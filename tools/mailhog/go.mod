@@ -27,8 +27,8 @@ require (
 	github.com/smartystreets/goconvey v1.8.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/t-k/fluent-logger-golang v1.0.0 // indirect
-	github.com/tinylib/msgp v1.6.5 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
+	github.com/tinylib/msgp v1.2.5 // indirect
+	golang.org/x/crypto v0.31.0 // indirect
 	gopkg.in/check.v1 v1.0.0-20201130134442-10cb98267c6c // indirect
 	gopkg.in/mgo.v2 v2.0.0-20190816093944-a6b53ec6cb22 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect

@@ -450,3 +450,40 @@ def test_cli_stale_after_option(relay_app: Flask, make_queued: Any, queue: Any) 
     done = relay_app.test_cli_runner().invoke(args=[*args, "--stale-after", "60"])
     assert done.exit_code == 0, done.output
     assert "stale re-queued 1" in done.output and queue() == ids
+
+
+def _move_message(client: redis.Redis, event_id: str, where: str) -> None:
+    """Move `event_id`'s message from the email list to where kombu may also keep it."""
+    [raw] = [m for m in client.lrange(EMAIL_QUEUE, 0, -1) if event_id in m.decode()]
+    client.lrem(EMAIL_QUEUE, 1, raw)
+    if where == "priority":  # kombu's sub-queue for priority step 9
+        client.lpush(f"{EMAIL_QUEUE}\x06\x169", raw)
+    else:  # reserved by a worker, not yet acknowledged
+        value = json.dumps([json.loads(raw), "", EMAIL_QUEUE])
+        client.hset("unacked", "delivery-tag-1", value)
+
+
+@pytest.mark.parametrize("where", ["queue", "priority", "unacked"])
+def test_a_stale_event_still_on_the_broker_is_not_sent_again(
+    make_events: Any, queue: Any, broker: BrokerServer, where: str
+) -> None:
+    """No worker consumes for a long time: the message waits, it is not lost."""
+    waiting, lost = make_events(2)
+    assert relay_pending(limit=10, older_than=NO_GRACE).queued == 2
+    client = redis.Redis.from_url(broker.url)
+    if where != "queue":
+        _move_message(client, waiting, where)
+    [raw_lost] = [m for m in client.lrange(EMAIL_QUEUE, 0, -1) if lost in m.decode()]
+    client.lrem(EMAIL_QUEUE, 1, raw_lost)  # the broker lost this one
+    set_queued_at([waiting, lost], datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1))
+
+    for _ in range(3):  # pass after pass, one copy of each
+        result = relay_pending(limit=10, older_than=NO_GRACE, stale_after=STALE_AFTER)
+        set_queued_at([waiting, lost], datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1))
+        assert result.broker_down is False
+
+    on_list = queue()
+    assert on_list.count(lost) == 1  # re-sent once: its copy is on the queue now
+    assert on_list.count(waiting) == (1 if where == "queue" else 0)
+    assert statuses([waiting, lost]) == ["queued"] * 2
+    client.close()

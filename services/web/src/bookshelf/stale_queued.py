@@ -6,11 +6,14 @@ loses the message too, and nothing else would send that email again: the relay t
 'pending' rows and the retry button refuses 'queued' ones. So the relay also claims
 'queued' rows whose queued_at is older than `stale_after`, oldest first, and reads
 their task's state:
-- PENDING (what Celery reports for an id it has no record of): dispatched again with
-  the same event id, task id and request id, so the same Message-ID. The message may
-  instead still be waiting in a long queue; the worker's sent-marker
-  (bookshelf_worker.sent_markers) then skips whichever copy comes second.
-  `dispatch` resets queued_at, so the row is not sent again at every pass.
+- PENDING (what Celery reports for an id it has no record of) and its message still
+  on the broker (bookshelf.broker_messages, read once per pass): waiting in a long
+  queue, e.g. while no worker runs; left alone, or each pass would add a copy.
+- PENDING and its message gone: dispatched again with the same event id, task id and
+  request id, so the same Message-ID. Should a copy still arrive (a race with a
+  worker), the worker's sent-marker (bookshelf_worker.sent_markers) skips whichever
+  comes second. `dispatch` resets queued_at, so the row is not sent again at every
+  pass. If the broker cannot be read, the pass stops there.
 - a final state (SUCCESS, FAILURE...): recorded on the row as the notifications page
   does, which takes the row out of this set for good.
 - STARTED, RETRY: a worker has it; left alone.
@@ -32,6 +35,7 @@ from celery import states
 from sqlalchemy import select
 
 from bookshelf import notifications
+from bookshelf.broker_messages import task_ids_on_broker
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
 from bookshelf_tasks.celery_config import RESULT_EXPIRES
@@ -79,6 +83,7 @@ def requeue_stale(limit: int, stale_after: timedelta = DEFAULT_STALE_AFTER) -> S
     newest, oldest = now - stale_after, now - STALE_MAX_AGE
     attempted: list[str] = []
     requeued = settled = 0
+    on_broker: set[str] | None = None  # read at the first PENDING row, once per pass
     try:
         while len(attempted) < limit:
             event = _claim_next_stale(oldest, newest, attempted)
@@ -92,8 +97,17 @@ def requeue_stale(limit: int, stale_after: timedelta = DEFAULT_STALE_AFTER) -> S
                 log.warning("stale email event %s: state unreadable: %s", event.id, error)
                 return StaleResult(requeued, settled, broker_down=True)
             if meta is None or meta.get("status") == states.PENDING:
+                if on_broker is None:
+                    try:
+                        on_broker = task_ids_on_broker()
+                    except Exception as error:  # noqa: BLE001 - redis and socket errors alike
+                        log.warning("stale pass skipped: broker queue unreadable: %s", error)
+                        return StaleResult(requeued, settled, broker_down=True)
+                if task_id in on_broker:
+                    log.debug("email event %s is still waiting on the broker", event.id)
+                    continue
                 log.info(
-                    "email event %s queued at %s has no task state; queueing it again",
+                    "email event %s queued at %s has no task state nor message; queueing it again",
                     event.id, event.queued_at,
                 )  # fmt: skip
                 if notifications.dispatch(event):  # commits, which releases the row

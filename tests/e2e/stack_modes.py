@@ -4,7 +4,8 @@
 - docker: testcontainers' DockerCompose on compose.yaml (nginx on 8080, MailHog on 8025).
 - E2E_BASE_URL + E2E_MAILHOG_URL set (and E2E_STACK is not `local`): attach to that
           already-running stack, start and stop nothing.
-- auto:   docker when a Docker engine answers `docker info`, else local.
+- auto:   docker when a Docker engine answers `docker info`, else local. The default
+          when E2E_STACK is unset; the Makefile sets `local` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def docker_stack() -> Iterator[StackUrls]:
             cold_start_seconds=time.perf_counter() - began,
         )
     finally:
-        compose.stop()
+        # down --volumes: the next run starts from an empty database and mailbox.
+        compose.stop(down=True)
 
 
 def selected_mode(environ: Mapping[str, str] | None = None) -> str:

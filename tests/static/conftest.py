@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO / ".venv" / "bin"
+# The virtualenv running the tests (VENV=... in make and bootstrap may move it off .venv).
+VENV_BIN = Path(sys.executable).parent
 COMPOSE_FILES = {"dev": REPO / "compose.yaml", "prod": REPO / "compose.prod.yaml"}
 DOCKERFILES = sorted(REPO.glob("services/*/Dockerfile"))
 # `${NAME`, `${NAME:-x}`, `${NAME:?msg}` but not the escaped `$${NAME}`.
@@ -59,5 +61,5 @@ def dockerfile_of(service: dict[str, Any]) -> Path | None:
 def tool(name: str) -> str:
     path = VENV_BIN / name
     if not path.exists():
-        pytest.fail(f"{name} is missing from .venv/bin: run `make bootstrap`")
+        pytest.fail(f"{name} is missing from {VENV_BIN}: run `make bootstrap`")
     return str(path)

@@ -46,6 +46,19 @@ def test_accepts_optional_and_alternative_values(changes: dict[str, Any]) -> Non
     assert BookEvent.from_dict(valid_payload(**changes)).to_dict() == valid_payload(**changes)
 
 
+@pytest.mark.parametrize("email", ["josé@example.com", "ñandú@example.es", "用户@例子.广告"])
+def test_rejects_a_non_ascii_local_part(email: str) -> None:
+    with pytest.raises(PayloadError, match="before @ must be ASCII") as caught:
+        BookEvent.from_dict(valid_payload(user_email=email))
+    assert caught.value.field == "user_email"
+
+
+def test_accepts_an_internationalized_domain() -> None:
+    assert (
+        BookEvent.from_dict(valid_payload(user_email="ana@ñandú.es")).user_email == "ana@ñandú.es"
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

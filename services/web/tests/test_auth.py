@@ -159,3 +159,32 @@ def test_account_page_shows_a_new_token_once_and_stores_its_hash(
     user = user_by_email(app, account.email)
     assert user is not None and user.api_token_hash and token not in user.api_token_hash
     assert token not in client.get("/auth/account").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("local_part", ["josé", "ñandú", "用户", "zoë.ana"])
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("es", "Usa solo letras sin acentos, números y . _ - + antes de la @"),
+        ("en", "Use only unaccented letters, digits and . _ - + before the @"),
+    ],
+)
+def test_a_non_ascii_local_part_is_refused_with_a_clear_message(
+    app: Flask, client: FlaskClient, local_part: str, language: str, message: str
+) -> None:
+    """The worker's SMTP could never send to it (no SMTPUTF8): refuse it up front."""
+    email = f"{local_part}-{__import__('uuid').uuid4().hex[:8]}@example.com"
+    response = client.post(
+        "/auth/register",
+        data={"name": "Ana", "email": email, "password": "long enough pw"},
+        headers={"Accept-Language": language},
+    )
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert user_by_email(app, email) is None
+
+
+def test_an_internationalized_domain_is_accepted(auth: Any) -> None:
+    """Only the local part must be ASCII: the domain is sent as IDNA."""
+    response = auth.register(email=f"ana-{__import__('uuid').uuid4().hex[:8]}@ñandú.es")
+    assert response.status_code == 302

@@ -97,6 +97,10 @@ class BookEvent:
         _text("user_email", self.user_email, max_len=254)
         if not _EMAIL.match(self.user_email):
             raise PayloadError("user_email", f"not an email address: {self.user_email!r}")
+        if not self.user_email.rpartition("@")[0].isascii():
+            # Without SMTPUTF8 (which Flask-Mail does not speak) no server can take it;
+            # an internationalized domain is fine, it is sent as IDNA.
+            raise PayloadError("user_email", "the part before @ must be ASCII")
         _text("user_name", self.user_name, max_len=200)
         if self.locale not in LOCALES:
             raise PayloadError("locale", f"must be one of {LOCALES}, got {self.locale!r}")

@@ -24,8 +24,10 @@ class EmailTaken(Exception):
 
 
 def normalize_email(raw: str) -> str | None:
+    # allow_smtputf8=False: the worker's SMTP (Flask-Mail) can only send to an ASCII
+    # local part; an internationalized domain is fine, it goes out as IDNA.
     try:
-        checked = validate_email(raw, check_deliverability=False)
+        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return None
     email = checked.normalized.lower()
@@ -40,7 +42,13 @@ def validate_registration(name: Any, email: Any, password: Any) -> dict[str, str
     if not email:
         errors["email"] = _("This field is required.")
     elif normalize_email(str(email)) is None:
-        errors["email"] = _("Enter a valid email address.")
+        if not str(email).rpartition("@")[0].isascii():
+            errors["email"] = _(
+                "Use only unaccented letters, digits and . _ - + before the @; "
+                "we cannot send email to that address."
+            )
+        else:
+            errors["email"] = _("Enter a valid email address.")
     if not password:
         errors["password"] = _("This field is required.")
     elif not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:

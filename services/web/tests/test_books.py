@@ -145,3 +145,15 @@ def test_another_users_book_is_404_and_stays_intact(
 def test_out_of_range_ids_are_404(client: FlaskClient, auth: Any, book_id: str) -> None:
     auth.new_user()
     assert client.get(f"/books/{book_id}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/notifications/"])
+@pytest.mark.parametrize("page", [str(10**20), str(2**63), "-" + str(10**20), "0"])
+def test_a_huge_or_negative_page_is_clamped_not_a_500(
+    app: Flask, client: FlaskClient, auth: Any, path: str, page: str
+) -> None:
+    """page * per_page past Postgres' bigint OFFSET used to be a 500."""
+    user = auth.new_user()
+    add_book(app, user.id)
+    response = client.get(f"{path}?page={page}")
+    assert response.status_code == 200

@@ -27,7 +27,6 @@ csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_MAX = 100
-PAGE_MAX = 1_000_000
 
 
 def _bearer_token() -> str | None:
@@ -99,7 +98,7 @@ def openapi() -> Response:
 
 @bp.get("/books")
 def list_books() -> ResponseReturnValue:
-    page = _positive_arg("page", 1, PAGE_MAX)
+    page = _positive_arg("page", 1, queries.PAGE_MAX)
     per_page = _positive_arg("per_page", current_app.config["BOOKS_PER_PAGE"], PER_PAGE_MAX)
     books = queries.book_page(api_user().id, page, per_page)
     return jsonify(

@@ -53,7 +53,9 @@ def _notify(event: EmailEvent, done: str) -> None:
 @bp.get("/")
 def index() -> str:
     page = request.args.get("page", 1, type=int)
-    books = queries.book_page(current_user.id, max(page, 1), current_app.config["BOOKS_PER_PAGE"])
+    books = queries.book_page(
+        current_user.id, queries.clamp_page(page), current_app.config["BOOKS_PER_PAGE"]
+    )
     return render_template("books/index.html", books=books)
 
 

@@ -23,7 +23,7 @@ def require_login() -> None:
 
 @bp.get("/")
 def index() -> str:
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = queries.clamp_page(request.args.get("page", 1, type=int))
     events = queries.event_page(current_user.id, page, PER_PAGE)
     states = notifications.delivery_states(events.items)
     return render_template(

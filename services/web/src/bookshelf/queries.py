@@ -9,6 +9,15 @@ from bookshelf.extensions import db
 from bookshelf.models import Book, EmailEvent
 
 PG_INT_MAX = 2**31 - 1
+# The highest page any list serves: page * per_page must stay far below Postgres'
+# bigint OFFSET limit (a larger one is a 500, not an empty page).
+PAGE_MAX = 1_000_000
+
+
+def clamp_page(page: int) -> int:
+    """A page number from the query string, within 1..PAGE_MAX (HTML lists clamp;
+    the API refuses an out-of-range one with a 422)."""
+    return min(max(page, 1), PAGE_MAX)
 
 
 def owned_book(owner_id: int, book_id: int) -> Book | None:

@@ -56,7 +56,7 @@ class GunicornServer:
     def __init__(self, workdir: Path, env: Mapping[str, str], port: int | None = None) -> None:
         self.port = port or free_port()
         self.workdir = workdir
-        # gunicorn.conf.py turns gunicorn 27's machine-wide control socket off.
+        # gunicorn.conf.py turns off the per-user control socket (gunicorn >= 25.1.0).
         argv = [
             sys.executable,
             "-m",

@@ -2,9 +2,17 @@
 
 Run (from the repository root, or /app in the image):
     gunicorn -c services/web/gunicorn.conf.py 'bookshelf:create_app()'
+
+Outside Docker the GUNICORN_* variables may come from a .env file (see .env.example),
+found from the working directory up, as the app's own settings are; a variable
+already in the real environment always wins.
 """
 
 import os
+
+from dotenv import find_dotenv, load_dotenv
+
+load_dotenv(find_dotenv(usecwd=True))
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -23,7 +31,7 @@ access_log_format = (
 )
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
-# gunicorn >= 25.1 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
+# gunicorn >= 25.1.0 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
 # by default ("Control" settings), so a second instance on the same machine collides
 # with the first. We do not use gunicornc: disable it, unless a per-instance path is set.
 control_socket_path = os.environ.get("GUNICORN_CONTROL_SOCKET")

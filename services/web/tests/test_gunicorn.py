@@ -1,6 +1,7 @@
 """The served app: real gunicorn processes with gunicorn.conf.py, on free ports."""
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,3 +89,26 @@ def test_access_log_carries_the_request_id(tmp_path: Path, database_url: str) ->
         )
     finally:
         process.stop()
+
+
+def test_settings_come_from_a_dotenv_file_without_overriding_the_environment(
+    tmp_path: Path,
+) -> None:
+    """For non-Docker runs .env.example offers GUNICORN_*; the real environment wins."""
+    (tmp_path / ".env").write_text("GUNICORN_WORKERS=3\nGUNICORN_TIMEOUT=7\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    env["GUNICORN_TIMEOUT"] = "9"
+    script = (
+        "import runpy, sys; s = runpy.run_path(sys.argv[1]);"
+        "print(s['workers'], s['timeout'], s['graceful_timeout'])"
+    )
+    conf = str(REPO / "services/web/gunicorn.conf.py")
+    done = subprocess.run(
+        [sys.executable, "-c", script, conf],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["3", "9", "9"]

@@ -5,11 +5,11 @@ When the broker was down at that moment the row stays 'pending'; the relay picks
 such rows up later, oldest first, through the same `notifications.dispatch`, so no
 email waits for the user to press "retry".
 
-Concurrency: each event is claimed with `SELECT ... FOR UPDATE SKIP LOCKED` and
-dispatched while its row is locked; dispatch's own commit (status 'queued') ends the
-lock. So several relays never dispatch one row twice, and one that dies mid-pass
-leaves at most the event in hand to be sent again (same event id, same Message-ID).
-A batch-wide lock would not survive that first per-event commit.
+Concurrency: each event is claimed with `SELECT ... FOR UPDATE SKIP LOCKED`
+(row_claims.py) and dispatched while its row is locked; dispatch's own commit (status
+'queued') ends the lock. So several relays never dispatch one row twice, and one that
+dies mid-pass leaves at most the event in hand to be sent again (same event id, same
+Message-ID). A batch-wide lock would not survive that first per-event commit.
 
 Only rows older than a grace period are taken: a fresh row is the request's own
 dispatch to make, and racing it would publish the email twice.
@@ -23,16 +23,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from bookshelf import notifications
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
+from bookshelf.row_claims import claim_each
 from bookshelf.stale_queued import DEFAULT_STALE_AFTER, requeue_stale
 
 log = logging.getLogger(__name__)
@@ -60,18 +60,13 @@ class RelayResult:
         return self.queued + self.undeliverable + self.requeued + self.settled
 
 
-def _claim_next(cutoff: datetime, skip: Collection[str]) -> EmailEvent | None:
-    """Lock the oldest due pending event no other relay holds; None when there is none."""
-    query = (
+def _due_pending(cutoff: datetime) -> Select[EmailEvent]:
+    """Pending events older than `cutoff`, oldest first."""
+    return (
         select(EmailEvent)
         .where(EmailEvent.status == "pending", EmailEvent.created_at < cutoff)
         .order_by(EmailEvent.created_at, EmailEvent.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
     )
-    if skip:
-        query = query.where(EmailEvent.id.not_in(skip))
-    return db.session.scalar(query.execution_options(populate_existing=True))
 
 
 def _count_due(cutoff: datetime) -> int:
@@ -94,15 +89,10 @@ def relay_pending(
     """
     began = time.perf_counter()
     cutoff = datetime.now(UTC) - older_than
-    attempted: list[str] = []
     queued = undeliverable = 0
     broker_down = False
     try:
-        while len(attempted) < limit:
-            event = _claim_next(cutoff, attempted)
-            if event is None:
-                break
-            attempted.append(event.id)
+        for event in claim_each(_due_pending(cutoff), limit):
             if notifications.dispatch(event):  # commits, which releases the row
                 queued += 1
             elif event.status == "pending":

@@ -21,23 +21,24 @@ Rows queued more than STALE_MAX_AGE ago are never re-sent: past result_expires t
 state and the worker's sent-marker are both gone, so PENDING could be an email that
 was delivered days ago.
 
-Claiming is the relay's: `SELECT ... FOR UPDATE SKIP LOCKED`, one row at a time.
+Claiming is the relay's (row_claims.py): `SELECT ... FOR UPDATE SKIP LOCKED`, one row
+at a time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from celery import states
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bookshelf import notifications
 from bookshelf.broker_messages import task_ids_on_broker
 from bookshelf.extensions import db
 from bookshelf.models import EmailEvent
+from bookshelf.row_claims import claim_each
 from bookshelf_tasks.celery_config import RESULT_EXPIRES
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,9 @@ class StaleResult:
     broker_down: bool  # the result backend or the broker did not answer
 
 
-def _claim_next_stale(
-    oldest: datetime, newest: datetime, skip: Collection[str]
-) -> EmailEvent | None:
-    query = (
+def _stale_queued(oldest: datetime, newest: datetime) -> Select[EmailEvent]:
+    """Queued events whose queued_at is between `oldest` and `newest`, oldest first."""
+    return (
         select(EmailEvent)
         .where(
             EmailEvent.status == "queued",
@@ -65,12 +65,7 @@ def _claim_next_stale(
             EmailEvent.queued_at > oldest,
         )
         .order_by(EmailEvent.queued_at, EmailEvent.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
     )
-    if skip:
-        query = query.where(EmailEvent.id.not_in(skip))
-    return db.session.scalar(query.execution_options(populate_existing=True))
 
 
 def requeue_stale(limit: int, stale_after: timedelta = DEFAULT_STALE_AFTER) -> StaleResult:
@@ -81,15 +76,10 @@ def requeue_stale(limit: int, stale_after: timedelta = DEFAULT_STALE_AFTER) -> S
     """
     now = datetime.now(UTC)
     newest, oldest = now - stale_after, now - STALE_MAX_AGE
-    attempted: list[str] = []
     requeued = settled = 0
     on_broker: set[str] | None = None  # read at the first PENDING row, once per pass
     try:
-        while len(attempted) < limit:
-            event = _claim_next_stale(oldest, newest, attempted)
-            if event is None:
-                break
-            attempted.append(event.id)
+        for event in claim_each(_stale_queued(oldest, newest), limit):
             task_id = event.task_id or event.id
             try:
                 meta = notifications.task_metas([task_id]).get(task_id)

@@ -16,10 +16,9 @@ from bookshelf.models import EmailEvent
 from bookshelf.outbox_relay import relay_pending
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
-from devstack.ports import free_port
 from devstack.process import wait_until
 from devstack.worker import CeleryWorker
-from tests.integration.web_app import MakeWeb, logged_in_client
+from tests.integration.web_app import MakeWeb, closed_broker_url, logged_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +84,7 @@ def test_a_relayed_email_still_names_the_post_that_caused_it(
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    down = make_web(f"redis://127.0.0.1:{free_port()}/0")
+    down = make_web(closed_broker_url())
     client, user_id = logged_in_client(down, address)
     request_id = f"itest-{uuid.uuid4().hex[:12]}"
     add_book(client, request_id)

@@ -20,10 +20,9 @@ from bookshelf.models import Book, EmailEvent, User
 from bookshelf.outbox_relay import relay_pending
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
-from devstack.ports import free_port
 from devstack.process import wait_until
 from devstack.worker import CeleryWorker
-from tests.integration.web_app import MakeWeb, logged_in_client
+from tests.integration.web_app import MakeWeb, client_for, closed_broker_url, logged_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +103,7 @@ def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    down = make_web(closed_broker_url())
     client, _ = logged_in_client(down, address)
     title = "Las ciudades invisibles"
 
@@ -122,21 +121,12 @@ def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
 
     # Once the broker is reachable again, the retry button delivers the same event.
     up = make_web(broker.url)
-    retry_client = logged_in_client_for_existing(up, client)
+    with client.session_transaction() as session:
+        retry_client = client_for(up, session["_user_id"])
     assert retry_client.post(f"/notifications/{event.id}/retry").status_code == 302
     [email] = mailhog.wait_for(address, 1, timeout=20)
     assert email.subject == f"Libro añadido: {title}"
     assert email.message_id == f"<{event.id}@bookshelf>"
-
-
-def logged_in_client_for_existing(app: Flask, other: FlaskClient) -> FlaskClient:
-    with other.session_transaction() as session:
-        user_id = session["_user_id"]
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    return client
 
 
 def test_relay_queues_what_the_broker_refused_exactly_once(
@@ -146,7 +136,7 @@ def test_relay_queues_what_the_broker_refused_exactly_once(
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    down = make_web(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    down = make_web(closed_broker_url())
     client, _ = logged_in_client(down, address)
     title = "El barón rampante"
     add_book(client, title)
@@ -178,7 +168,7 @@ def test_readyz_reports_the_broker(make_web: MakeWeb, broker: BrokerServer) -> N
     assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
 
     started = time.perf_counter()
-    down = make_web(f"redis://127.0.0.1:{free_port()}/0").test_client().get("/readyz")
+    down = make_web(closed_broker_url()).test_client().get("/readyz")
     assert time.perf_counter() - started < ADD_BOOK_BOUND_S
     assert down.status_code == 503
     assert down.get_json()["checks"]["broker"].startswith("error:")

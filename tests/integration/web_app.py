@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from bookshelf.extensions import db
 from bookshelf.models import User
+from devstack.ports import free_port
 
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
@@ -42,8 +43,18 @@ def logged_in_client(app: Flask, address: str, locale: str = "es") -> tuple[Flas
         db.session.add(user)
         db.session.commit()
         user_id = user.id
+    return client_for(app, user_id), user_id
+
+
+def client_for(app: Flask, user_id: int | str) -> FlaskClient:
+    """A test client of `app` logged in as an existing user."""
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
-    return client, user_id
+    return client
+
+
+def closed_broker_url() -> str:
+    """A broker URL nothing listens on: publishing to it fails at once."""
+    return f"redis://127.0.0.1:{free_port()}/0"

@@ -1,6 +1,6 @@
 """Bookshelf's task contract, shared by the web app (producer) and the worker (consumer).
 
-Depends on Celery only: never on Flask, never on either service.
+Depends on Celery and SQLAlchemy Core only: never on Flask, never on either service.
 """
 
 from bookshelf_tasks.correlation import (

@@ -7,7 +7,6 @@ abbreviated "Config > <section>" below).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,30 +43,27 @@ BROKER_CONNECT_TIMEOUT: Final = 0.5
 BROKER_SOCKET_TIMEOUT: Final = 0.5
 PUBLISH_MAX_RETRIES: Final = 1
 
-RESULT_EXPIRES: Final = 7 * 24 * 3600  # the web's status page reads states for a week
-
 
 class MissingSettingError(RuntimeError):
     """A required environment variable is not set."""
 
 
-def celery_settings(broker_url: str, result_backend: str | None = None) -> dict[str, Any]:
+def celery_settings(broker_url: str) -> dict[str, Any]:
     """Settings for `Celery.conf.update()`; the same dict on both sides of the broker."""
     if not broker_url:
         raise MissingSettingError("CELERY_BROKER_URL is required, e.g. redis://localhost:6379/0")
     return {
         # Config > Broker Settings > broker_url. KeyDB speaks the Redis protocol.
         "broker_url": broker_url,
-        # Config > Task result backend settings > result_backend. The web's status
-        # page reads task states from here; default to the broker's Redis.
-        "result_backend": result_backend or broker_url,
+        # Config > Task settings > task_ignore_result. No result backend: every
+        # email's state is in Postgres (bookshelf_tasks.delivery), and the broker only
+        # carries "event X is due". Nothing about delivery depends on the broker's data.
+        "task_ignore_result": True,
         # Config > Task settings > task_serializer / accept_content. JSON only: no
         # pickle means a message on the broker can never execute code in the worker,
         # and a payload is plain data that the worker validates again.
         "task_serializer": "json",
-        "result_serializer": "json",
         "accept_content": ["json"],
-        "result_accept_content": ["json"],
         # Config > Time and date settings. One clock for occurred_at and ETAs.
         "enable_utc": True,
         "timezone": "UTC",
@@ -77,15 +73,17 @@ def celery_settings(broker_url: str, result_backend: str | None = None) -> dict[
         "task_default_queue": EMAIL_QUEUE,
         # Config > Task settings > task_acks_late + task_reject_on_worker_lost.
         # Acknowledge after the run, and requeue if the worker process dies
-        # mid-send (OOM, SIGKILL): an email is better sent twice (the stable
-        # Message-ID lets clients recognise it) than lost. Tasks are idempotent
-        # enough for that; see the Celery FAQ "Should I use retry or acks_late?".
+        # mid-send (OOM, SIGKILL), so no message is lost with a worker. A redelivered
+        # copy is harmless: the worker's claim in Postgres drops it unless the event
+        # is still due (Celery FAQ "Should I use retry or acks_late?").
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # Config > Worker > worker_cancel_long_running_tasks_on_connection_loss.
-        # With acks_late, a task still running when the broker connection drops is
-        # redelivered anyway; cancelling it avoids two concurrent sends.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Config > Worker > worker_cancel_long_running_tasks_on_connection_loss. Off:
+        # cancelling would kill an email mid-SMTP-conversation, possibly after DATA,
+        # turning a delivery into an "uncertain" one. The task finishes and records
+        # its outcome in Postgres; its message, redelivered later, finds the event
+        # claimed or sent and is dropped (bookshelf_tasks.delivery.claim).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Config > Worker > worker_prefetch_multiplier. Sends are slow and uneven (a
         # hung SMTP server takes MAIL_TIMEOUT); reserving one message per process
         # keeps the others free to take the next email ("Optimizing > Prefetch
@@ -119,63 +117,20 @@ def celery_settings(broker_url: str, result_backend: str | None = None) -> dict[
             "interval_step": 0.1,
             "interval_max": 0.1,
         },
-        # Config > Redis backend settings. The same bounds for result reads/writes.
-        "redis_socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
-        "redis_socket_timeout": BROKER_SOCKET_TIMEOUT,
-        "result_backend_transport_options": {
-            "retry_policy": {
-                "max_retries": PUBLISH_MAX_RETRIES,
-                "interval_start": 0,
-                "interval_step": 0.1,
-                "interval_max": 0.1,
-            },
-        },
-        # Config > Task result backend settings > result_expires. Long enough for
-        # the status page; Redis expires the keys itself.
-        "result_expires": RESULT_EXPIRES,
-        # Config > Task settings > task_track_started. Without it a running task
-        # reads as PENDING; the status page shows "sending" from STARTED.
-        "task_track_started": True,
     }
 
 
 def configure(celery: Celery, settings: Mapping[str, Any]) -> Celery:
-    """`celery.conf.update(settings)`, pinned to the broker and backend `settings` name.
+    """`celery.conf.update(settings)`, pinned to the broker `settings` names.
 
-    Celery's `conf.broker_url` and `conf.result_backend` return os.environ's
-    CELERY_BROKER_URL and CELERY_RESULT_BACKEND *before* the app's own conf
-    (celery/app/utils.py, Settings), and compose and the local stack set both. So
-    `settings` alone could be silently replaced: the web's state-only backend by a
-    plain RedisBackend, a test's broker by the environment's. Our config code reads
-    those variables already; here its reading is made the one Celery uses:
-    - broker: connections are opened with `broker_read_url` / `broker_write_url`,
-      which Celery prefers over `broker_url` (only CELERY_BROKER_READ_URL /
-      CELERY_BROKER_WRITE_URL, which we never set, come before them);
-    - result backend: `Celery._get_backend` prefers `app.backend_cls` (a class, or
-      a `module:Class+url` / plain URL string) over `conf.result_backend`.
-    The celery command line's --broker / --result-backend set those same variables,
-    so they too are ignored; configure through our settings instead.
+    Celery's `conf.broker_url` returns os.environ's CELERY_BROKER_URL *before* the
+    app's own conf (celery/app/utils.py, Settings), so a test's broker could be
+    silently replaced by the environment's. Connections are opened with
+    `broker_read_url` / `broker_write_url`, which Celery prefers over `broker_url`
+    (only CELERY_BROKER_READ_URL / CELERY_BROKER_WRITE_URL, which we never set, come
+    before them); pinning those makes our reading the one Celery uses. The celery
+    command line's --broker sets the same variable, so it too is ignored.
     """
     broker_url = settings["broker_url"]
     celery.conf.update(settings, broker_read_url=broker_url, broker_write_url=broker_url)
-    celery.backend_cls = settings["result_backend"]
     return celery
-
-
-def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """`celery_settings` from CELERY_BROKER_URL (required) and CELERY_RESULT_BACKEND."""
-    env = os.environ if environ is None else environ
-    broker_url = env.get("CELERY_BROKER_URL", "").strip()
-    return celery_settings(broker_url, env.get("CELERY_RESULT_BACKEND", "").strip() or None)
-
-
-def producer_settings(broker_url: str, result_backend: str | None = None) -> dict[str, Any]:
-    """`celery_settings` for a process that only publishes (the web app).
-
-    The result backend reads states without subscribing to each task (see results.py).
-    """
-    from bookshelf_tasks.results import producer_result_backend
-
-    settings = celery_settings(broker_url, result_backend)
-    settings["result_backend"] = producer_result_backend(settings["result_backend"])
-    return settings

@@ -28,12 +28,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from bookshelf.cli import outbox_cli
+    from bookshelf import outbox
     from bookshelf.errors import register_error_handlers
     from bookshelf.i18n import return_path
 
     register_error_handlers(app)
-    app.cli.add_command(outbox_cli)
+    outbox.init_app(app)
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
@@ -66,9 +66,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from bookshelf import api, auth, books, health, i18n, notification_pages
+    from bookshelf import api, auth, books, health, i18n
 
-    for module in (health, auth, books, api, notification_pages, i18n):
+    for module in (health, auth, books, api, i18n):
         app.register_blueprint(module.bp)
 
 

@@ -16,11 +16,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from bookshelf import notifications, outbox, queries, tokens
+from bookshelf import queries, tokens
 from bookshelf.book_input import FIELDS, validate_book
 from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
-from bookshelf.models import EmailEvent, User
+from bookshelf.models import User
+from bookshelf.outbox import record
+from bookshelf.outbox.dispatch import publish
+from bookshelf.outbox.models import EmailEvent
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
@@ -117,8 +120,8 @@ def create_book() -> ResponseReturnValue:
     data, errors = validate_book(body)
     if unknown or errors or data is None:
         raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
-    book, event = outbox.add_book(api_user(), data)
-    queued = notifications.dispatch(event)
+    book, event = record.add_book(api_user(), data)
+    queued = publish(event)
     response = jsonify({**book.to_dict(), "notification": _notification(event, queued)})
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_book", book_id=book.id)
@@ -140,6 +143,6 @@ def get_book(book_id: int) -> ResponseReturnValue:
 @bp.delete("/books/<int:book_id>")
 def delete_book(book_id: int) -> ResponseReturnValue:
     book = _owned_book_or_404(book_id)
-    event = outbox.delete_book(api_user(), book)
-    queued = notifications.dispatch(event)
+    event = record.delete_book(api_user(), book)
+    queued = publish(event)
     return jsonify(deleted=book_id, notification=_notification(event, queued))

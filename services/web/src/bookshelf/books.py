@@ -8,9 +8,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from bookshelf import notifications, outbox, queries
+from bookshelf import queries
 from bookshelf.forms import BookForm, ConfirmForm
-from bookshelf.models import Book, EmailEvent
+from bookshelf.models import Book
+from bookshelf.outbox.dispatch import publish
+from bookshelf.outbox.models import EmailEvent
+from bookshelf.outbox.record import add_book, delete_book
 
 bp = Blueprint("books", __name__)
 
@@ -38,7 +41,7 @@ def _with_emails_link(message: str) -> Markup:
 def _notify(event: EmailEvent, done: str) -> None:
     """Hand the committed event to the queue; flash `done`, and a warning when the email
     could not be queued yet (the outbox relay will)."""
-    if notifications.dispatch(event):
+    if publish(event):
         flash(_with_emails_link(done), "success")
         return
     flash(done, "success")
@@ -63,7 +66,7 @@ def index() -> str:
 def new() -> Response | tuple[str, int]:
     form = BookForm()
     if form.validate_on_submit() and form.cleaned is not None:
-        book, event = outbox.add_book(current_user, form.cleaned)
+        book, event = add_book(current_user, form.cleaned)
         _notify(event, _("“%(title)s” was added to your library.", title=book.title))
         return redirect(url_for("books.detail", book_id=book.id))
     return render_template("books/new.html", form=form), (422 if form.errors else 200)
@@ -80,7 +83,7 @@ def delete(book_id: int) -> Response | str:
     form = ConfirmForm()
     if form.validate_on_submit():
         title = book.title
-        event = outbox.delete_book(current_user, book)
+        event = delete_book(current_user, book)
         _notify(event, _("“%(title)s” was deleted.", title=title))
         return redirect(url_for("books.index"))
     return render_template("books/confirm_delete.html", book=book, form=form)

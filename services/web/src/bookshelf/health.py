@@ -31,7 +31,7 @@ def database() -> None:
 
 
 def broker() -> None:
-    from bookshelf.celery_app import ping_broker
+    from bookshelf.outbox.producer import ping_broker
 
     ping_broker()
 

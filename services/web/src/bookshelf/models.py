@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 models: users, their books, and the email outbox."""
+"""Typed SQLAlchemy 2 models: users and their books (the outbox row: outbox/models.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -73,48 +73,3 @@ class Book(db.Model):  # type: ignore[name-defined]
             "notes": self.notes,
             "created_at": self.created_at.isoformat(),
         }
-
-
-class EmailEvent(db.Model):  # type: ignore[name-defined]
-    """Transactional outbox: one row per email to send, written with the book change.
-
-    status: 'pending' (not on the queue yet: the outbox relay retries it), 'queued'
-    (handed to the broker; the relay queues it again if, `stale_after` later, the result
-    backend has no state for it: the broker lost the message), then 'sent' or 'failed'
-    (will not be sent unless the user retries) once the notifications page or the relay
-    has seen the task's final state. Recording it
-    here keeps it after the result backend expires the task's state.
-    """
-
-    __tablename__ = "email_events"
-    __table_args__ = (
-        CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
-        CheckConstraint("status IN ('pending', 'queued', 'sent', 'failed')", name="status"),
-        Index("ix_email_events_owner_created", "owner_id", "created_at"),
-        # The relay's queue: only the few pending rows, oldest first.
-        Index(
-            "ix_email_events_pending_created",
-            "created_at",
-            postgresql_where=text("status = 'pending'"),
-        ),
-        # The relay's stale scan: queued rows by queued_at (stale_queued.py).
-        Index(
-            "ix_email_events_queued_queued_at",
-            "queued_at",
-            postgresql_where=text("status = 'queued'"),
-        ),
-    )
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the event_id (UUID)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    task_id: Mapped[str | None] = mapped_column(String(255))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # X-Request-ID of the request that wrote the row: every dispatch of the event (the
-    # request's own, the relay's, a retry) sends it, so the worker's log links back.
-    request_id: Mapped[str | None] = mapped_column(String(64))

@@ -6,7 +6,8 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from bookshelf.extensions import db
-from bookshelf.models import Book, EmailEvent
+from bookshelf.models import Book
+from bookshelf.outbox.models import EmailEvent
 
 PG_INT_MAX = 2**31 - 1
 # The highest page any list serves: page * per_page must stay far below Postgres'
@@ -36,12 +37,8 @@ def book_page(owner_id: int, page: int, per_page: int) -> Pagination:
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
 
 
-def owned_event(owner_id: int, event_id: str, *, lock: bool = False) -> EmailEvent | None:
-    """With `lock`, the row is locked until the next commit, or None if an outbox relay
-    holds it right now (FOR UPDATE SKIP LOCKED, as the relay claims rows)."""
+def owned_event(owner_id: int, event_id: str) -> EmailEvent | None:
     query = select(EmailEvent).where(EmailEvent.id == event_id, EmailEvent.owner_id == owner_id)
-    if lock:
-        query = query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
     return db.session.scalar(query)
 
 

@@ -6,10 +6,14 @@ Celery", celery_init_app).
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
 from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
@@ -22,7 +26,7 @@ log = logging.getLogger(__name__)
 def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
     """The shared settings plus the ones only a consuming process reads."""
     return {
-        **celery_settings(settings.broker_url, settings.result_backend),
+        **celery_settings(settings.broker_url),
         # Config > Broker Settings > broker_connection_max_retries. Celery's default
         # (100 tries, backing off to 30 s apart) makes the worker exit after ~45 min
         # without a broker. Compose dev has no restart policy, so the emails would then
@@ -31,6 +35,33 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
         # task_publish_retry_policy and the socket timeouts of the shared settings.
         "broker_connection_max_retries": None,
     }
+
+
+# Every engine this process made, so a forked pool process can drop their connections.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def delivery_engine(database_url: str) -> Engine:
+    """The worker's pool to the outbox's Postgres. No connection is opened here."""
+    engine = create_engine(
+        database_url,
+        # A pool process sends one email at a time: one connection, one spare.
+        pool_size=1,
+        max_overflow=1,
+        # A connection that died with a Postgres restart is replaced before use.
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+    _engines.add(engine)
+    return engine
+
+
+@worker_process_init.connect
+def _fresh_pool_per_process(**_: Any) -> None:
+    """SQLAlchemy docs, "Using Connection Pools with Multiprocessing or os.fork()": a
+    forked child must not use its parent's connections."""
+    for engine in list(_engines):
+        engine.dispose(close=False)
 
 
 def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
@@ -59,6 +90,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     logging.getLogger("bookshelf_worker").setLevel(settings.log_level)
     mail.init_app(app)
     babel.init_app(app)
+    app.extensions["delivery_engine"] = delivery_engine(settings.database_url)
     celery_init_app(app, settings)
     log.info(
         "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss",

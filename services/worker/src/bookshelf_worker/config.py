@@ -12,7 +12,7 @@ from dotenv import find_dotenv, load_dotenv
 from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-REQUIRED = ("CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
+REQUIRED = ("CELERY_BROKER_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
 DEFAULT_MAIL_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -47,7 +47,8 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type[Any]) 
 @dataclass(frozen=True)
 class WorkerSettings:
     broker_url: str
-    result_backend: str | None
+    # The outbox's Postgres: the worker claims and records every email there.
+    database_url: str = field(repr=False)  # carries the database password
     mail_server: str
     mail_default_sender: str
     mail_port: int = 25
@@ -66,7 +67,7 @@ class WorkerSettings:
         env = {
             key: value
             for key, value in environ.items()
-            if key.startswith(("MAIL_", "CELERY_")) or key == "LOG_LEVEL"
+            if key.startswith(("MAIL_", "CELERY_")) or key in ("LOG_LEVEL", "DATABASE_URL")
         }
         missing = [name for name in REQUIRED if not env.get(name, "").strip()]
         if missing:
@@ -76,7 +77,7 @@ class WorkerSettings:
             )
         settings = cls(
             broker_url=env["CELERY_BROKER_URL"].strip(),
-            result_backend=env.get("CELERY_RESULT_BACKEND", "").strip() or None,
+            database_url=env["DATABASE_URL"].strip(),
             mail_server=env["MAIL_SERVER"].strip(),
             mail_default_sender=env["MAIL_DEFAULT_SENDER"].strip(),
             mail_port=_number(env, "MAIL_PORT", 25, int),

@@ -4,6 +4,8 @@ Transient: the server could not be reached or said "not now" (connection refused
 reset, timeout, disconnect, any 4xx reply, the task's soft time limit).
 Permanent: the server said "no" (any 5xx reply, failed authentication, a refused
 recipient) or the payload itself is invalid; retrying would send nothing more.
+Uncertain: after DATA began, anything but an explicit reply (timeout, disconnect,
+the soft time limit): the server may have accepted the message, so it is not retried.
 """
 
 from __future__ import annotations
@@ -19,26 +21,13 @@ from bookshelf_tasks import PayloadError
 
 @dataclass(frozen=True)
 class SendFailure:
-    kind: Literal["transient", "permanent"]
+    kind: Literal["transient", "permanent", "uncertain"]
     code: int | None
     reason: str
 
     @property
     def transient(self) -> bool:
         return self.kind == "transient"
-
-
-class EmailFailed(Exception):
-    """Raised by a task whose email will not be sent; its state becomes FAILURE.
-
-    Its only argument is the message: Celery stores exceptions as JSON (type, module,
-    args) and rebuilds them with `EmailFailed(*args)` when the state is read.
-    """
-
-    @classmethod
-    def of(cls, failure: SendFailure) -> EmailFailed:
-        code = f"{failure.code} " if failure.code is not None else ""
-        return cls(f"{failure.kind} failure: {code}{failure.reason}")
 
 
 def _by_code(code: int, reason: str) -> SendFailure:
@@ -49,8 +38,18 @@ def _text(raw: bytes | str) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
 
 
-def classify(exc: BaseException) -> SendFailure | None:
-    """The failure `exc` stands for, or None when it is not a sending failure (a bug)."""
+def classify(exc: BaseException, *, after_data: bool = False) -> SendFailure | None:
+    """The failure `exc` stands for, or None when it is not a sending failure (a bug).
+
+    `after_data`: DATA had begun when `exc` was raised.
+    """
+    failure = _classify(exc)
+    if after_data and failure is not None and failure.code is None and failure.transient:
+        return SendFailure("uncertain", None, failure.reason)
+    return failure
+
+
+def _classify(exc: BaseException) -> SendFailure | None:
     if isinstance(exc, PayloadError):
         return SendFailure("permanent", None, str(exc))
     if isinstance(exc, smtplib.SMTPAuthenticationError):

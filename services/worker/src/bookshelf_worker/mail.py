@@ -5,6 +5,9 @@ that accepts the connection and then says nothing blocks the worker process for
 ever. TimeoutMail passes MAIL_TIMEOUT to smtplib, which applies it to the connect
 and to every read and write on the socket.
 
+The SMTP classes call the current DataGate just before DATA, so the worker can mark
+the point of no return in Postgres and refuse to go on if its claim expired.
+
 TLS (MAIL_USE_SSL or STARTTLS) always verifies the server's certificate and host
 name: without an explicit context smtplib uses an unverified one, which would hand
 the mailbox credentials to anyone in the middle.
@@ -14,12 +17,15 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_mail import Connection, Mail, Message
@@ -27,9 +33,64 @@ from flask_mail import Connection, Mail, Message
 from bookshelf_tasks import BookEvent
 from bookshelf_worker.rendering import RenderedEmail
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
 SMTP_COMPAT32 = policy.compat32.clone(linesep="\r\n")
 # Built once: loading the system CA bundle costs a few milliseconds per context.
 TLS_CONTEXT = ssl.create_default_context()
+
+
+class LeaseLost(Exception):
+    """The event's claim no longer holds at DATA: another attempt may own it. Nothing
+    was sent, and nothing must be."""
+
+
+# Called just before DATA, the point after which a lost connection leaves the outcome
+# unknown (docs/architecture.md, "Email delivery state"); returns False to stop there.
+_before_data: ContextVar[Callable[[], bool] | None] = ContextVar("before_data", default=None)
+
+
+class DataGate:
+    """`with DataGate(check):` around a send: `check()` runs just before DATA; `passed`
+    says afterwards whether the send got that far."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self.check = check
+        self.passed = False
+        self._token: Token[Callable[[], bool] | None] | None = None
+
+    def _open(self) -> bool:
+        if not self.check():
+            return False
+        self.passed = True
+        return True
+
+    def __enter__(self) -> DataGate:
+        self._token = _before_data.set(self._open)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _before_data.reset(self._token)
+
+
+def _pass_gate() -> None:
+    gate = _before_data.get()
+    if gate is not None and not gate():
+        raise LeaseLost("the claim on this email expired before DATA")
+
+
+class GatedSMTP(smtplib.SMTP):
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        _pass_gate()
+        return super().data(msg)
+
+
+class GatedSMTPSSL(smtplib.SMTP_SSL):
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        _pass_gate()
+        return super().data(msg)
 
 
 class TimeoutConnection(Connection):
@@ -37,11 +98,11 @@ class TimeoutConnection(Connection):
         timeout = float(current_app.config["MAIL_TIMEOUT"])
         host: smtplib.SMTP
         if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(
+            host = GatedSMTPSSL(
                 self.mail.server, self.mail.port, timeout=timeout, context=TLS_CONTEXT
             )
         else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+            host = GatedSMTP(self.mail.server, self.mail.port, timeout=timeout)
         try:
             if self.mail.use_tls:
                 host.starttls(context=TLS_CONTEXT)

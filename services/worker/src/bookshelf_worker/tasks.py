@@ -1,7 +1,7 @@
 """The email tasks, registered under the names in bookshelf_tasks.
 
-Thin on purpose: validation, rendering and sending live in sending.py; a task only
-decides between "sent", "already sent" (sent_markers.py), "retry later" and "give up".
+Thin on purpose: the attempt lives in delivering.py; a task only turns its outcome
+into Celery's terms (a retry message, or done).
 """
 
 from __future__ import annotations
@@ -11,21 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import Retry
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, request_id_from
-from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
-from bookshelf_worker.failures import EmailFailed, classify
-from bookshelf_worker.sending import (
-    EmailAttempt,
-    log_email,
-    receive,
-    retry_countdown,
-    send_book_email,
-)
-from bookshelf_worker.sent_markers import already_sent, mark_sent
-
-SENT = "sent"
-DUPLICATE_SKIPPED = "duplicate-skipped"
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, PayloadError, request_id_from
+from bookshelf_worker.delivering import deliver
+from bookshelf_worker.sending import EmailAttempt, log_email, receive, retry_countdown
 
 
 def _event_id(payload: object) -> str:
@@ -40,32 +32,37 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
     )
     try:
         event = receive(payload, kind)
-        if already_sent(task.backend, event.event_id):  # a second message for the event
-            log_email(logging.INFO, DUPLICATE_SKIPPED, attempt)
-            return DUPLICATE_SKIPPED
-        send_book_email(event)
-    except Exception as exc:
-        failure = classify(exc)
-        if failure is None:  # a bug, not an SMTP problem: Celery logs the traceback
-            log_email(logging.ERROR, "failed", attempt, error=type(exc).__name__)
-            raise
-        details = {"failure": failure.kind, "smtp_code": failure.code, "reason": failure.reason}
-        if failure.transient and request.retries < EMAIL_MAX_RETRIES:
-            countdown = retry_countdown(request.retries)
-            log_email(logging.WARNING, "retrying", attempt, **details, countdown=f"{countdown:.1f}")
-            raise task.retry(exc=exc, countdown=countdown, max_retries=EMAIL_MAX_RETRIES) from exc
-        log_email(logging.ERROR, "failed", attempt, **details)
-        raise EmailFailed.of(failure) from exc
-    mark_sent(task.backend, event.event_id, task.app.conf.result_expires)
-    log_email(logging.INFO, SENT, attempt)
-    return SENT
+    except PayloadError as error:  # the web validates before publishing: not ours to send
+        log_email(logging.ERROR, "rejected", attempt, reason=str(error))
+        return "rejected"
+    try:
+        attempted = deliver(current_app.extensions["delivery_engine"], event, attempt)
+    except SQLAlchemyError as error:  # no claim made: the row is still due
+        countdown = retry_countdown(request.retries)
+        log_email(logging.WARNING, "database-unavailable", attempt, countdown=f"{countdown:.1f}")
+        _retry(task, error, countdown, attempt)
+        return "database-unavailable"
+    if attempted.outcome == "retrying" and attempted.countdown is not None:
+        _retry(task, None, attempted.countdown, attempt)
+    return attempted.outcome
 
 
-@shared_task(bind=True, name=BOOK_ADDED, throws=(EmailFailed,))
+def _retry(task: Task, exc: Exception | None, countdown: float, attempt: EmailAttempt) -> None:
+    """Publish the retry message; if the broker refuses, the row's due time brings the
+    relay instead (bookshelf_tasks.delivery)."""
+    try:
+        raise task.retry(exc=exc, countdown=countdown, max_retries=None)
+    except Retry:
+        raise
+    except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
+        log_email(logging.WARNING, "retry-not-published", attempt, reason=str(error)[:200])
+
+
+@shared_task(bind=True, name=BOOK_ADDED)
 def send_book_added(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "added")
 
 
-@shared_task(bind=True, name=BOOK_DELETED, throws=(EmailFailed,))
+@shared_task(bind=True, name=BOOK_DELETED)
 def send_book_deleted(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "deleted")

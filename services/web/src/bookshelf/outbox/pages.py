@@ -1,4 +1,4 @@
-"""The user's confirmation emails (outbox events), their state, and a retry button."""
+"""The user's confirmation emails: where each one is, and "send again"."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from bookshelf import notifications, queries
+from bookshelf import queries
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
+from bookshelf.outbox.resend import resend
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 25
@@ -25,32 +26,30 @@ def require_login() -> None:
 def index() -> str:
     page = queries.clamp_page(request.args.get("page", 1, type=int))
     events = queries.event_page(current_user.id, page, PER_PAGE)
-    states = notifications.delivery_states(events.items)
     return render_template(
-        "notifications/index.html", events=events, states=states, form=ConfirmForm()
+        "notifications/index.html",
+        events=events,
+        in_flight=any(event.in_flight for event in events.items),
+        form=ConfirmForm(),
     )
 
 
 @bp.post("/<event_id>/retry")
 def retry(event_id: str) -> Response:
-    """Queue a 'pending' or 'failed' event again: same event id, so same Message-ID."""
-    if queries.owned_event(current_user.id, event_id[:36]) is None:
+    """Send a pending, failed or uncertain email again: same event, same Message-ID."""
+    event = queries.owned_event(current_user.id, event_id[:36])
+    if event is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    event = queries.owned_event(current_user.id, event_id[:36], lock=True)
-    if event is None or event.status == "queued":  # None: a relay is queueing it right now
-        db.session.rollback()
-        flash(_("That email is already queued."), "info")
-    elif event.status == "sent":
-        db.session.rollback()
-        flash(_("That email was already sent."), "info")
-    elif notifications.dispatch(event):
+    outcome = resend(event)
+    db.session.rollback()
+    if outcome == "queued":
         flash(_("The confirmation email was queued."), "success")
-    elif event.status == "failed":  # its payload is invalid: no retry will help
-        flash(
-            _("The confirmation email cannot be sent: %(reason)s", reason=event.last_error), "error"
-        )
+    elif outcome == "not-resendable":
+        flash(_("That email is already on its way or was sent."), "info")
+    elif outcome == "invalid":
+        flash(_("The confirmation email cannot be sent."), "error")
     else:
         flash(
             _("The confirmation email could not be queued yet; it will be retried automatically."),

@@ -1,0 +1,19 @@
+"""The email outbox: every confirmation email from the book change to "sent".
+
+record.py writes the row with the change; dispatch.py publishes it; relay.py moves on
+the rows whose due time passed; pages.py and resend.py show and resend them. The
+state machine itself is shared with the worker: bookshelf_tasks.delivery.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from bookshelf.outbox import pages, producer
+    from bookshelf.outbox.cli import outbox_cli
+
+    producer.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.cli.add_command(outbox_cli)

@@ -1,0 +1,61 @@
+"""The outbox row, mapped on the table `bookshelf_tasks.delivery` defines for both services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Mapped
+
+from bookshelf.extensions import db
+from bookshelf_tasks.delivery import EmailStatus, email_events_table
+
+
+class EmailEvent(db.Model):  # type: ignore[name-defined]
+    """One email to send, written in the transaction of the book change it announces.
+
+    Its states and who moves it between them: docs/architecture.md, "Email delivery
+    state". Views and templates ask it (`state`, `can_resend`), never compare strings.
+    """
+
+    __table__ = email_events_table(db.metadata)
+
+    id: Mapped[str]
+    owner_id: Mapped[int]
+    kind: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str]
+    attempts: Mapped[int]
+    publications: Mapped[int]
+    due_at: Mapped[datetime | None]
+    data_sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    request_id: Mapped[str | None]
+
+    @property
+    def state(self) -> EmailStatus:
+        return EmailStatus(self.status)
+
+    @property
+    def can_resend(self) -> bool:
+        return self.state.can_resend
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state.in_flight
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the API says of the event (openapi.yaml, EmailEvent)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "book": {key: self.payload.get(key) for key in ("book_id", "title", "author")},
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "reason": self.last_error,
+        }

@@ -1,0 +1,87 @@
+"""Book changes and their outbox rows, written in one transaction.
+
+A book insert or delete and the `EmailEvent` announcing it commit together, so an
+email is never announced for a change that rolled back, and never lost for one that
+committed. Publishing happens afterwards (`dispatch.publish`), or by the relay.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+
+from bookshelf.book_input import BookInput
+from bookshelf.correlation import current_request_id
+from bookshelf.extensions import db
+from bookshelf.models import Book, User
+from bookshelf.outbox.models import EmailEvent
+from bookshelf_tasks.delivery import EmailStatus, pending_due
+
+
+def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict[str, Any]:
+    """The BookEvent fields of docs/architecture.md, as plain JSON values."""
+    return {
+        "event_id": event_id,
+        "kind": kind,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "user_email": user.email,
+        "user_name": user.name,
+        "locale": user.locale,
+        "book_id": book.id,
+        "title": book.title,
+        "author": book.author,
+        "isbn": book.isbn,
+        "year": book.year,
+    }
+
+
+def _record(kind: str, user: User, book: Book) -> EmailEvent:
+    event_id = str(uuid.uuid4())
+    event = EmailEvent(
+        id=event_id,
+        owner_id=user.id,
+        kind=kind,
+        payload=book_event_payload(event_id, kind, user, book),
+        status=EmailStatus.PENDING.value,
+        attempts=0,
+        publications=0,
+        due_at=pending_due(current_app.config["OUTBOX_GRACE"]),
+        created_at=datetime.now(UTC),
+        request_id=current_request_id(),
+    )
+    db.session.add(event)
+    return event
+
+
+def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
+    book = Book(
+        owner_id=user.id,
+        title=data.title,
+        author=data.author,
+        isbn=data.isbn,
+        year=data.year,
+        notes=data.notes,
+    )
+    try:
+        db.session.add(book)
+        db.session.flush()  # assigns book.id for the payload
+        event = _record("added", user, book)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return book, event
+
+
+def delete_book(user: User, book: Book) -> EmailEvent:
+    try:
+        event = _record("deleted", user, book)
+        db.session.delete(book)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return event

@@ -1,0 +1,362 @@
+"""Every email's delivery state, in Postgres: the one state machine web and worker share.
+
+The broker only carries "event X is due"; whether X may be sent, is being sent or was
+sent is decided here, by conditional UPDATEs on the `email_events` row. The design
+(states, leases, the point of no return, who moves a row where) is in
+docs/architecture.md, "Email delivery state"; this module is its only implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    literal_column,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.expression import ColumnElement, Executable
+
+from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES, TASK_HARD_TIME_LIMIT
+
+
+class EmailStatus(StrEnum):
+    PENDING = "pending"  # committed with the book; not on the broker yet
+    QUEUED = "queued"  # published; waits for a worker to claim it
+    SENDING = "sending"  # claimed by a worker, under a lease
+    RETRYING = "retrying"  # a transient failure before the point of no return
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # the SMTP server refused it for good
+    UNCERTAIN = "uncertain"  # lost after the point of no return: maybe delivered
+
+    @property
+    def in_flight(self) -> bool:
+        """The relay watches the row's due time and moves it on when it passes."""
+        return self in IN_FLIGHT
+
+    @property
+    def can_resend(self) -> bool:
+        """The user may ask for it again (same event, same Message-ID)."""
+        return self in RESENDABLE
+
+
+IN_FLIGHT: Final = frozenset(
+    {EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.RETRYING}
+)
+RESENDABLE: Final = frozenset({EmailStatus.PENDING, EmailStatus.FAILED, EmailStatus.UNCERTAIN})
+
+# Every transition a writer below performs; tests/test_delivery.py checks them against it.
+TRANSITIONS: Final[dict[EmailStatus, frozenset[EmailStatus]]] = {
+    EmailStatus.PENDING: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
+    EmailStatus.QUEUED: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
+    EmailStatus.SENDING: frozenset(
+        {
+            EmailStatus.SENT,
+            EmailStatus.RETRYING,
+            EmailStatus.FAILED,
+            EmailStatus.UNCERTAIN,
+            EmailStatus.QUEUED,
+        }
+    ),
+    EmailStatus.RETRYING: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
+    EmailStatus.SENT: frozenset(),
+    EmailStatus.FAILED: frozenset({EmailStatus.PENDING}),
+    EmailStatus.UNCERTAIN: frozenset({EmailStatus.PENDING, EmailStatus.SENT}),
+}
+
+# --- Time. All of it is Postgres' clock (now()), so web, worker and relay agree.
+# A worker's claim lasts this long; past it, the relay moves the row on. Longer than
+# the task's hard time limit (celery_config.TASK_HARD_TIME_LIMIT, 45 s), after which
+# no attempt can still be running.
+SEND_LEASE: Final = timedelta(seconds=60)
+assert SEND_LEASE.total_seconds() > TASK_HARD_TIME_LIMIT
+# A published row nobody claimed is published again after QUEUED_LEASE, doubling with
+# each publication up to QUEUED_LEASE_MAX: a lost message is resent within a minute,
+# and a long outage adds one copy per doubling to the queue, not one per relay pass.
+QUEUED_LEASE: Final = timedelta(seconds=60)
+QUEUED_LEASE_MAX: Final = timedelta(minutes=30)
+# A retry's own message is due at its countdown; the relay steps in this much later.
+RETRY_GRACE: Final = timedelta(seconds=30)
+# Attempts (claims) before a transient failure becomes final: the first and its retries.
+MAX_ATTEMPTS: Final = 1 + EMAIL_MAX_RETRIES
+ERROR_MAX: Final = 2000
+
+
+def email_events_table(metadata: MetaData) -> Table:
+    """The outbox table, defined once: the web maps its model on it, the worker writes it."""
+    statuses = ", ".join(f"'{status}'" for status in EmailStatus)
+    in_flight = ", ".join(f"'{status}'" for status in sorted(IN_FLIGHT))
+    return Table(
+        "email_events",
+        metadata,
+        Column("id", String(36), primary_key=True),  # the event id (UUID); also the task id
+        Column("owner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("status", String(16), nullable=False, server_default=EmailStatus.PENDING.value),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("publications", Integer, nullable=False, server_default="0"),
+        Column("due_at", DateTime(timezone=True)),
+        Column("data_sent_at", DateTime(timezone=True)),
+        Column("last_error", Text),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("queued_at", DateTime(timezone=True)),
+        Column("delivered_at", DateTime(timezone=True)),
+        Column("request_id", String(64)),
+        CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
+        CheckConstraint(f"status IN ({statuses})", name="status"),
+        Index("ix_email_events_owner_created", "owner_id", "created_at"),
+        # The relay's work list: only rows in flight, by due time.
+        Index(
+            "ix_email_events_due",
+            "due_at",
+            postgresql_where=text(f"status IN ({in_flight})"),
+        ),
+    )
+
+
+# The worker's own handle on the table; the web maps its model on db.metadata's copy.
+events = email_events_table(MetaData())
+_now = func.now()
+
+
+def _seconds(delta: timedelta) -> ColumnElement[object]:
+    return literal_column(f"interval '{int(delta.total_seconds())} seconds'")
+
+
+def _clip(reason: str | None) -> str | None:
+    return reason[:ERROR_MAX] if reason else None
+
+
+def _status_in(*statuses: EmailStatus) -> ColumnElement[bool]:
+    return events.c.status.in_([status.value for status in statuses])
+
+
+Bind = Engine | Connection
+
+
+@contextmanager
+def _transaction(bind: Bind) -> Iterator[Connection]:
+    """A transaction of its own on an Engine (the worker); the caller's on a Connection
+    (the web's session, which commits itself)."""
+    if isinstance(bind, Engine):
+        with bind.begin() as connection:
+            yield connection
+    else:
+        yield bind
+
+
+def _run(bind: Bind, statement: Executable) -> int:
+    """Execute one UPDATE, return how many rows it changed."""
+    with _transaction(bind) as connection:
+        return connection.execute(statement).rowcount
+
+
+# --- The worker's writers. Each is fenced by the attempt number its claim returned, so
+# a worker whose lease ran out cannot overwrite the attempt that replaced it.
+
+
+@dataclass(frozen=True)
+class Claim:
+    event_id: str
+    attempt: int
+
+
+def claim(bind: Bind, event_id: str) -> Claim | None:
+    """queued/pending/retrying → sending, under a lease. None: someone else has it, or
+    it is already done; the message is a duplicate and is dropped."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == event_id,
+            _status_in(EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING),
+        )
+        .values(
+            status=EmailStatus.SENDING.value,
+            attempts=events.c.attempts + 1,
+            due_at=_now + _seconds(SEND_LEASE),
+            data_sent_at=None,
+        )
+        .returning(events.c.attempts)
+    )
+    with _transaction(bind) as connection:
+        attempt = connection.execute(statement).scalar_one_or_none()
+    return None if attempt is None else Claim(event_id, attempt)
+
+
+def pass_point_of_no_return(bind: Bind, claim: Claim) -> bool:
+    """Just before the message's DATA goes out: True if the lease still holds (and is
+    renewed for the send); False means another attempt may own the event: do not send."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == claim.event_id,
+            events.c.status == EmailStatus.SENDING.value,
+            events.c.attempts == claim.attempt,
+            events.c.due_at > _now,
+        )
+        .values(data_sent_at=_now, due_at=_now + _seconds(SEND_LEASE))
+    )
+    return _run(bind, statement) == 1
+
+
+def record_sent(bind: Bind, claim: Claim) -> bool:
+    """sending (or uncertain, if the relay gave up on a slow send) → sent."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == claim.event_id,
+            _status_in(EmailStatus.SENDING, EmailStatus.UNCERTAIN),
+            events.c.attempts == claim.attempt,
+        )
+        .values(status=EmailStatus.SENT.value, delivered_at=_now, due_at=None, last_error=None)
+    )
+    return _run(bind, statement) == 1
+
+
+def record_retrying(bind: Bind, claim: Claim, countdown: float, reason: str) -> bool:
+    """sending → retrying: the task's own retry is due in `countdown` seconds; the
+    relay steps in RETRY_GRACE after that if the retry message was lost."""
+    due = _now + literal_column(f"interval '{countdown:.3f} seconds'") + _seconds(RETRY_GRACE)
+    return _finish(bind, claim, EmailStatus.RETRYING, reason, due_at=due)
+
+
+def record_failed(bind: Bind, claim: Claim, reason: str) -> bool:
+    """sending → failed: the server refused it for good, or the retries ran out."""
+    return _finish(bind, claim, EmailStatus.FAILED, reason)
+
+
+def record_uncertain(bind: Bind, claim: Claim, reason: str) -> bool:
+    """sending → uncertain: the connection was lost after DATA; never resent by itself."""
+    return _finish(bind, claim, EmailStatus.UNCERTAIN, reason)
+
+
+def _finish(
+    bind: Bind, claim: Claim, status: EmailStatus, reason: str, due_at: object = None
+) -> bool:
+    statement = (
+        update(events)
+        .where(
+            events.c.id == claim.event_id,
+            events.c.status == EmailStatus.SENDING.value,
+            events.c.attempts == claim.attempt,
+        )
+        .values(status=status.value, last_error=_clip(reason), due_at=due_at)
+    )
+    return _run(bind, statement) == 1
+
+
+# --- The web's writers: publication, the relay's recovery, the user's resend.
+
+
+def record_published(bind: Bind, event_id: str, from_status: EmailStatus) -> bool:
+    """pending/queued/retrying/sending (lease over, before DATA) → queued, once its
+    message is on the broker. Conditional on `from_status`, so a worker that claimed
+    the row in the meantime is not overwritten."""
+    lease = func.least(
+        _seconds(QUEUED_LEASE) * func.power(2, events.c.publications),
+        _seconds(QUEUED_LEASE_MAX),
+    )
+    conditions = [events.c.id == event_id, events.c.status == from_status.value]
+    if from_status is EmailStatus.SENDING:
+        conditions += [events.c.data_sent_at.is_(None), events.c.due_at <= _now]
+    statement = (
+        update(events)
+        .where(*conditions)
+        .values(
+            status=EmailStatus.QUEUED.value,
+            queued_at=_now,
+            due_at=_now + lease,
+            publications=events.c.publications + 1,
+        )
+    )
+    return _run(bind, statement) == 1
+
+
+def record_publish_failed(bind: Bind, event_id: str, reason: str) -> bool:
+    """A pending row the broker refused: stays pending, with the reason shown."""
+    statement = (
+        update(events)
+        .where(events.c.id == event_id, events.c.status == EmailStatus.PENDING.value)
+        .values(last_error=_clip(reason))
+    )
+    return _run(bind, statement) == 1
+
+
+def record_invalid(bind: Bind, event_id: str, reason: str) -> bool:
+    """A row whose payload cannot be published (a bug in what the web wrote): in flight,
+    not claimed → failed. Retrying could not help."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == event_id,
+            _status_in(EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING),
+        )
+        .values(status=EmailStatus.FAILED.value, due_at=None, last_error=_clip(reason))
+    )
+    return _run(bind, statement) == 1
+
+
+def record_lost_after_data(bind: Bind, event_id: str) -> bool:
+    """The relay's verdict on a send whose worker vanished after the point of no
+    return: sending (lease over, DATA begun) → uncertain."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == event_id,
+            events.c.status == EmailStatus.SENDING.value,
+            events.c.data_sent_at.is_not(None),
+            events.c.due_at <= _now,
+        )
+        .values(
+            status=EmailStatus.UNCERTAIN.value,
+            due_at=None,
+            last_error="the worker stopped after handing the message to the mail server",
+        )
+    )
+    return _run(bind, statement) == 1
+
+
+def record_resend(bind: Bind, event_id: str, *, grace: timedelta) -> bool:
+    """The user's "send again": failed/uncertain/pending → pending, a fresh retry budget."""
+    statement = (
+        update(events)
+        .where(
+            events.c.id == event_id,
+            _status_in(*RESENDABLE),
+        )
+        .values(
+            status=EmailStatus.PENDING.value,
+            attempts=0,
+            publications=0,
+            due_at=_now + _seconds(grace),
+            data_sent_at=None,
+            last_error=None,
+            delivered_at=None,
+        )
+    )
+    return _run(bind, statement) == 1
+
+
+def pending_due(grace: timedelta) -> ColumnElement[datetime]:
+    """The due time of a row just written: the relay takes it after `grace`, if the
+    request's own publication did not happen."""
+    return _now + _seconds(grace)

@@ -81,7 +81,7 @@ class LocalStack:
             broker_url=self.broker.url,
             smtp_port=self.mailhog.smtp_port,
             mail_sender=self.env["MAIL_DEFAULT_SENDER"],
-            result_backend=self.broker.url,
+            database_url=self.env["DATABASE_URL"],
             # Two pool processes: one SMTP round trip need not wait for another.
             concurrency=2,
             extra_env={
@@ -94,7 +94,7 @@ class LocalStack:
             "outbox-relay",
             [
                 sys.executable, "-m", "flask", "--app", "bookshelf", "outbox", "relay",
-                "--interval", str(RELAY_INTERVAL_S), "--grace", str(RELAY_GRACE_S),
+                "--interval", str(RELAY_INTERVAL_S),
                 "--heartbeat-file", str(self.relay_heartbeat),
             ],
             self.workdir / "outbox-relay.log",
@@ -116,7 +116,7 @@ class LocalStack:
             "SECRET_KEY": secrets.token_hex(32),
             "DATABASE_URL": self.postgres.url(DATABASE_NAME),
             "CELERY_BROKER_URL": self.broker.url,
-            "CELERY_RESULT_BACKEND": self.broker.url,
+            "OUTBOX_GRACE_SECONDS": str(RELAY_GRACE_S),
             "SESSION_COOKIE_SECURE": "false",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(self.mailhog.smtp_port),

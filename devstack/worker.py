@@ -25,10 +25,10 @@ class CeleryWorker:
         broker_url: str,
         smtp_port: int,
         *,
+        database_url: str,
         smtp_host: str = "127.0.0.1",
         mail_sender: str = "Bookshelf <no-reply@bookshelf.test>",
         mail_timeout: float = 5.0,
-        result_backend: str | None = None,
         concurrency: int = 1,
         name: str = "worker",
         extra_env: Mapping[str, str] | None = None,
@@ -40,6 +40,7 @@ class CeleryWorker:
         env.update(
             {
                 "CELERY_BROKER_URL": broker_url,
+                "DATABASE_URL": database_url,
                 "MAIL_SERVER": smtp_host,
                 "MAIL_PORT": str(smtp_port),
                 "MAIL_DEFAULT_SENDER": mail_sender,
@@ -48,8 +49,6 @@ class CeleryWorker:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if result_backend:
-            env["CELERY_RESULT_BACKEND"] = result_backend
         env.update(extra_env or {})
         argv = [
             celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "worker",

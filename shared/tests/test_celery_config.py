@@ -15,8 +15,6 @@ from bookshelf_tasks.celery_config import (
     MissingSettingError,
     celery_settings,
     configure,
-    producer_settings,
-    settings_from_env,
 )
 from devstack.ports import free_port
 
@@ -34,43 +32,26 @@ def test_settings_are_the_deliberate_ones() -> None:
     visibility = conf["broker_transport_options"]["visibility_timeout"]
     assert visibility > EMAIL_RETRY_BACKOFF_MAX + TASK_HARD_TIME_LIMIT
     assert conf["task_publish_retry_policy"]["max_retries"] <= 2
-    assert conf["result_backend"] == "redis://broker:6379/0"
-    assert conf["task_track_started"] and conf["result_expires"] > 0
-
-
-def test_result_backend_can_differ_from_the_broker() -> None:
-    conf = settings_from_env(
-        {"CELERY_BROKER_URL": "redis://a:6379/0", "CELERY_RESULT_BACKEND": "redis://b:6379/1"}
-    )
-    assert conf["result_backend"] == "redis://b:6379/1"
+    # Delivery state is Postgres' (bookshelf_tasks.delivery): no result backend, and
+    # a task still sending when the broker drops is not cancelled mid-DATA.
+    assert conf["task_ignore_result"] and "result_backend" not in conf
+    assert conf["worker_cancel_long_running_tasks_on_connection_loss"] is False
 
 
 def test_broker_url_is_required() -> None:
     with pytest.raises(MissingSettingError, match="CELERY_BROKER_URL"):
-        settings_from_env({"CELERY_BROKER_URL": "  "})
+        celery_settings("")
 
 
-def test_configure_pins_broker_and_backend_against_the_environment(
+def test_configure_pins_the_broker_against_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Celery's conf.broker_url / conf.result_backend read these before the app's conf.
+    # Celery's conf.broker_url reads this before the app's conf.
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://elsewhere.invalid:6379/9")
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://elsewhere.invalid:6379/9")
-    app = configure(Celery("pinned"), producer_settings("redis://broker:6379/0"))
-    assert type(app.backend).__name__ == "StateOnlyRedisBackend"
-    assert app.backend.url == "redis://broker:6379/0"
+    app = configure(Celery("pinned"), celery_settings("redis://broker:6379/0"))
     for connection in (app.connection_for_write(), app.connection_for_read()):
         assert (connection.hostname, connection.virtual_host) == ("broker", "0")
     app.close()
-
-
-def test_producer_backend_reads_state_without_subscribing() -> None:
-    conf = producer_settings("redis://broker:6379/0")
-    assert conf["result_backend"].startswith("bookshelf_tasks.results:StateOnlyRedisBackend+")
-    app = Celery("producer")
-    app.conf.update(conf)
-    assert type(app.backend).__name__ == "StateOnlyRedisBackend"
-    assert app.backend.url == "redis://broker:6379/0"
 
 
 @pytest.fixture
@@ -84,7 +65,7 @@ def silent_broker() -> Iterator[int]:
 
 def _time_failed_publish(port: int, event: BookEvent) -> float:
     app = Celery("producer")
-    app.conf.update(producer_settings(f"redis://127.0.0.1:{port}/0"))
+    app.conf.update(celery_settings(f"redis://127.0.0.1:{port}/0"))
     started = time.perf_counter()
     with pytest.raises(OperationalError):
         book_added_signature(event, app=app).apply_async()

@@ -1,65 +1,29 @@
 """A real SMTP server (aiosmtpd) per test, scripted to accept, defer, refuse or hang,
-a real Redis for task results and sent-markers, and the worker's Flask + Celery app
-pointed at both."""
+a real Postgres migrated as the stack migrates it (the outbox rows the worker claims),
+and the worker's Flask + Celery app pointed at both."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import Engine
 
 from bookshelf_tasks import BookEvent
+from bookshelf_tasks.delivery import events
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import WorkerSettings
-from devstack.broker import BrokerServer
+from devstack.gunicorn import run_migrations
 from devstack.ports import free_port
+from devstack.postgres import PostgresServer
 
-MAIL_TIMEOUT = 1.0
-HANG = "hang"
-
-
-@dataclass
-class ScriptedSMTPHandler:
-    """Answers DATA with the next scripted reply ("250 ...", "451 ...", or HANG);
-    the last reply repeats. RCPT replies can be scripted the same way."""
-
-    data_replies: list[str] = field(default_factory=lambda: ["250 OK"])
-    rcpt_reply: str = "250 OK"
-    delivered: list[EmailMessage] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-    data_attempts: int = 0
-    released: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.rcpt_reply.startswith("250"):
-            envelope.rcpt_tos.append(address)
-        return self.rcpt_reply
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        index = min(self.data_attempts, len(self.data_replies) - 1)
-        reply = self.data_replies[index]
-        self.data_attempts += 1
-        if reply == HANG:
-            # Say nothing until the test ends; the client must give up on its own.
-            while not self.released.is_set():
-                await asyncio.sleep(0.05)
-            return "421 closing"
-        if reply.startswith("250"):
-            message = message_from_bytes(envelope.original_content, policy=policy.default)
-            self.delivered.append(message)  # type: ignore[arg-type]
-            self.raw.append(envelope.original_content)
-        return reply
+from .support import MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
 
 
 @pytest.fixture
@@ -79,30 +43,62 @@ def smtp_handler(smtp: tuple[ScriptedSMTPHandler, int]) -> ScriptedSMTPHandler:
 
 
 @pytest.fixture(scope="session")
-def results_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerServer]:
-    """Where the tasks keep their sent-markers (eager runs store no task states)."""
-    server = BrokerServer(tmp_path_factory.mktemp("results")).start()
-    yield server
+def outbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Postgres with the web's migrations applied (devstack runs the same command)."""
+    server = PostgresServer().start()
+    url = server.create_database("worker_test")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test",
+        "CELERY_BROKER_URL": "redis://-",
+    }
+    run_migrations(env, tmp_path_factory.mktemp("migrate") / "migrate.log")
+    yield url
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def outbox_engine(outbox_url: str) -> Iterator[Engine]:
+    engine = create_engine(outbox_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_id(outbox_engine: Engine) -> int:
+    with outbox_engine.begin() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "INSERT INTO users (name, email, password_hash, created_at) "
+                    "VALUES ('Ana', 'ana@example.com', '-', now()) RETURNING id"
+                )
+            ).scalar_one()
+        )
+
+
 @pytest.fixture
-def worker_app(smtp: tuple[ScriptedSMTPHandler, int], results_redis: BrokerServer) -> Flask:
+def worker_app(smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Iterator[Flask]:
     settings = WorkerSettings(
         # Never contacted: the tests run tasks eagerly with .apply().
         broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        result_backend=results_redis.url,
+        database_url=outbox_url,
         mail_server="127.0.0.1",
         mail_port=smtp[1],
         mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
         mail_timeout=MAIL_TIMEOUT,
     )
-    return create_app(settings)
+    app = create_app(settings)
+    yield app
+    app.extensions["delivery_engine"].dispose()
 
 
 @pytest.fixture
-def make_event() -> Callable[..., BookEvent]:
-    def make(kind: str = "added", **changes: Any) -> BookEvent:
+def make_event(outbox_engine: Engine, owner_id: int) -> Callable[..., BookEvent]:
+    """A BookEvent and its outbox row, published ('queued') as the web leaves it."""
+
+    def make(kind: str = "added", status: str = "queued", **changes: Any) -> BookEvent:
         # A unique address per test, so no test reads another's mail.
         fields: dict[str, Any] = {
             "kind": kind,
@@ -116,6 +112,19 @@ def make_event() -> Callable[..., BookEvent]:
             "year": 1963,
         }
         fields.update(changes)
-        return BookEvent.create(**fields)
+        event = BookEvent.create(**fields)
+        with outbox_engine.begin() as connection:
+            connection.execute(
+                insert(events).values(
+                    id=event.event_id,
+                    owner_id=owner_id,
+                    kind=event.kind,
+                    payload=event.to_dict(),
+                    status=status,
+                    created_at=text("now()"),
+                    due_at=text("now() + interval '1 minute'"),
+                )
+            )
+        return event
 
     return make

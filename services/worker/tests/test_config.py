@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from celery.backends.redis import RedisBackend
 
 from bookshelf_tasks.celery_config import celery_settings
 from bookshelf_worker.app import create_app
@@ -13,6 +12,7 @@ from bookshelf_worker.config import ConfigError, WorkerSettings
 
 BASE = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "DATABASE_URL": "postgresql+psycopg2://bookshelf:db-s3cret@127.0.0.1:5432/bookshelf",
     "MAIL_SERVER": "smtp.example.com",
     "MAIL_DEFAULT_SENDER": "Bookshelf <no-reply@example.com>",
 }
@@ -31,8 +31,8 @@ def test_defaults_and_parsing() -> None:
     )
     assert (settings.mail_port, settings.mail_use_tls, settings.mail_use_ssl) == (2525, True, False)
     assert settings.mail_timeout == 2.5
-    assert settings.result_backend is None
-    assert "s3cret-value" not in repr(settings)
+    assert settings.database_url == BASE["DATABASE_URL"]
+    assert "s3cret-value" not in repr(settings) and "db-s3cret" not in repr(settings)
     assert WorkerSettings.from_env(BASE).mail_timeout == 10.0
     assert WorkerSettings.from_env({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
 
@@ -79,21 +79,18 @@ def test_worker_without_settings_stops_with_a_clear_message(tmp_path: Path) -> N
     )
     assert done.returncode == 1
     assert "bookshelf-worker cannot start: missing required setting(s):" in done.stderr
-    assert "CELERY_BROKER_URL, MAIL_SERVER, MAIL_DEFAULT_SENDER" in done.stderr
+    assert "CELERY_BROKER_URL, DATABASE_URL, MAIL_SERVER, MAIL_DEFAULT_SENDER" in done.stderr
     assert "Traceback" not in done.stderr and "never-printed" not in done.stderr
 
 
 def test_the_environment_does_not_override_the_worker_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from os.environ before its
-    conf; the worker's app must use what WorkerSettings say, with a normal backend."""
+    """Celery reads CELERY_BROKER_URL from os.environ before its conf; the worker's app
+    must use what WorkerSettings say. It keeps no results: delivery state is Postgres'."""
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://elsewhere.invalid:6379/9")
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://elsewhere.invalid:6379/9")
-    settings = WorkerSettings.from_env({**BASE, "CELERY_RESULT_BACKEND": "redis://results:6379/2"})
-    celery = create_app(settings).extensions["celery"]
-    assert type(celery.backend) is RedisBackend  # it waits on nothing, but stores states
-    assert celery.backend.url == "redis://results:6379/2"
+    celery = create_app(WorkerSettings.from_env(BASE)).extensions["celery"]
+    assert celery.conf.task_ignore_result
     connection = celery.connection_for_read()
     assert (connection.hostname, connection.port, connection.virtual_host) == (
         "127.0.0.1",

@@ -13,6 +13,7 @@ from bookshelf_tasks import EMAIL_QUEUE, TASK_NAMES
 def cli_celery_app(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """The app exactly as `celery -A bookshelf_worker.celery_app:celery_app` loads it."""
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
     monkeypatch.setenv("MAIL_DEFAULT_SENDER", "no-reply@bookshelf.test")
     return importlib.import_module("bookshelf_worker.celery_app").celery_app

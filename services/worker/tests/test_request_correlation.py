@@ -12,7 +12,7 @@ from flask import Flask
 
 from bookshelf_tasks import BOOK_ADDED, REQUEST_ID_HEADER, BookEvent
 
-from .conftest import ScriptedSMTPHandler  # type: ignore[import-not-found]
+from .support import ScriptedSMTPHandler  # type: ignore[import-not-found]
 
 MakeEvent = Callable[..., BookEvent]
 

@@ -12,10 +12,14 @@ from celery.result import EagerResult
 from flask import Flask
 
 from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BookEvent
-from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
-from bookshelf_worker.failures import EmailFailed
+from bookshelf_tasks.delivery import MAX_ATTEMPTS
 
-from .conftest import HANG, MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
+from .support import (  # type: ignore[import-not-found]
+    HANG,
+    MAIL_TIMEOUT,
+    ScriptedSMTPHandler,
+    event_row,
+)
 
 MakeEvent = Callable[..., BookEvent]
 
@@ -59,6 +63,9 @@ def test_added_email_in_spanish_carries_the_book(
         assert str(event.occurred_at_utc.year) in body and "UTC" in body
     assert "Añadiste este libro" in text
     assert outcomes(caplog) == ["sent@1"]
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert (row.status, row.attempts, row.due_at) == ("sent", 1, None)
+    assert row.delivered_at is not None and row.data_sent_at is not None
 
 
 def test_message_is_seven_bit_clean(
@@ -122,13 +129,15 @@ def test_transient_failures_stop_after_bounded_attempts(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp_handler.data_replies = ["421 4.7.0 busy"]
-    with pytest.raises(EmailFailed, match="transient failure: 421"):
-        run(worker_app, BOOK_ADDED, make_event().to_dict()).get()
-    attempts = EMAIL_MAX_RETRIES + 1
-    assert smtp_handler.data_attempts == attempts
+    event = make_event()
+    run(worker_app, BOOK_ADDED, event.to_dict())
+    assert smtp_handler.data_attempts == MAX_ATTEMPTS
     assert not smtp_handler.delivered
-    assert outcomes(caplog)[-1] == f"failed@{attempts}"
-    assert outcomes(caplog).count(f"failed@{attempts}") == 1
+    assert outcomes(caplog)[-1] == f"failed@{MAX_ATTEMPTS}"
+    assert outcomes(caplog).count(f"failed@{MAX_ATTEMPTS}") == 1
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert row.last_error.startswith("421 ")
 
 
 @pytest.mark.parametrize(
@@ -149,11 +158,12 @@ def test_a_5xx_is_not_retried_and_logged_once(
 ) -> None:
     for key, value in script.items():
         setattr(smtp_handler, key, value)
-    result = run(worker_app, BOOK_ADDED, make_event().to_dict())
+    event = make_event()
+    result = run(worker_app, BOOK_ADDED, event.to_dict())
 
-    assert result.state == "FAILURE"
-    assert isinstance(result.result, EmailFailed)
-    assert str(result.result).startswith(f"permanent failure: {code} ")
+    assert (result.state, result.result) == ("SUCCESS", "failed")
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert row.status == "failed" and row.last_error.startswith(f"{code} ")
     assert smtp_handler.data_attempts <= 1 and not smtp_handler.delivered
     assert outcomes(caplog) == ["failed@1"]
     [failed] = [r for r in caplog.records if hasattr(r, "email")]
@@ -162,20 +172,40 @@ def test_a_5xx_is_not_retried_and_logged_once(
     assert "5." in failed.email["reason"]  # type: ignore[attr-defined]
 
 
-def test_a_hung_server_times_out_within_mail_timeout_and_is_retried(
+def test_a_server_silent_after_data_leaves_the_email_uncertain_not_resent(
     worker_app: Flask,
     smtp_handler: ScriptedSMTPHandler,
     make_event: MakeEvent,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The server may have kept the message: resending could double it (the policy in
+    docs/architecture.md, "Email delivery state")."""
     smtp_handler.data_replies = [HANG, "250 OK"]
+    event = make_event()
     started = time.monotonic()
-    run(worker_app, BOOK_ADDED, make_event().to_dict())
+    result = run(worker_app, BOOK_ADDED, event.to_dict())
     elapsed = time.monotonic() - started
 
-    assert MAIL_TIMEOUT <= elapsed < MAIL_TIMEOUT + 1.0, elapsed
+    assert elapsed >= MAIL_TIMEOUT, elapsed  # bounded by smtplib's socket timeout
+    assert result.result == "uncertain" and smtp_handler.data_attempts == 1
+    assert outcomes(caplog) == ["uncertain@1"]
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert (row.status, row.due_at) == ("uncertain", None)
+    assert "timed out" in row.last_error
+
+
+def test_a_server_silent_before_data_is_retried(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_handler.rcpt_replies = [HANG, "250 OK"]
+    event = make_event()
+    run(worker_app, BOOK_ADDED, event.to_dict())
     assert len(smtp_handler.delivered) == 1
     assert outcomes(caplog) == ["retrying@1", "sent@2"]
+    assert event_row(worker_app.extensions["delivery_engine"], event.event_id).status == "sent"
 
 
 def test_an_unreachable_server_is_transient(
@@ -184,10 +214,11 @@ def test_an_unreachable_server_is_transient(
     from devstack.ports import free_port
 
     worker_app.extensions["mail"].port = free_port()  # nobody listens there
-    result = run(worker_app, BOOK_ADDED, make_event().to_dict())
-    assert result.state == "FAILURE"
-    assert str(result.result).startswith("transient failure: ConnectionRefusedError")
-    assert len(outcomes(caplog)) == EMAIL_MAX_RETRIES + 1
+    event = make_event()
+    run(worker_app, BOOK_ADDED, event.to_dict())
+    assert len(outcomes(caplog)) == MAX_ATTEMPTS
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert row.status == "failed" and row.last_error.startswith("ConnectionRefusedError")
 
 
 @pytest.mark.parametrize(
@@ -201,14 +232,16 @@ def test_crlf_in_a_field_cannot_inject_a_header(
     caplog: pytest.LogCaptureFixture,
     field: str,
 ) -> None:
-    payload = make_event().to_dict()
+    event = make_event()
+    payload = event.to_dict()
     payload[field] = "Dune\r\nBcc: eve@example.com\r\nX-Injected: yes"
     result = run(worker_app, BOOK_ADDED, payload)
 
-    assert result.state == "FAILURE"
-    assert str(result.result).startswith("permanent failure: ")
+    assert result.result == "rejected"
     assert smtp_handler.data_attempts == 0 and not smtp_handler.delivered
-    assert outcomes(caplog) == ["failed@1"]
+    assert outcomes(caplog) == ["rejected@1"]
+    # The row is untouched: the relay publishes it again from the web's own payload.
+    assert event_row(worker_app.extensions["delivery_engine"], event.event_id).status == "queued"
 
 
 def test_the_mail_layer_refuses_crlf_even_past_validation(
@@ -239,10 +272,9 @@ def test_an_invalid_payload_fails_without_retry(
 ) -> None:
     payload = {**make_event(kind="added").to_dict(), **change}
     result = run(worker_app, name, payload)
-    assert result.state == "FAILURE"
-    assert str(result.result).startswith("permanent failure: ")
+    assert result.result == "rejected"
     assert smtp_handler.data_attempts == 0
-    assert outcomes(caplog) == ["failed@1"]
+    assert outcomes(caplog) == ["rejected@1"]
 
 
 @pytest.mark.parametrize(

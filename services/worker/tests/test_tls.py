@@ -16,10 +16,9 @@ from bookshelf_tasks import BOOK_ADDED, BookEvent
 from bookshelf_worker import mail
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import WorkerSettings
-from devstack.broker import BrokerServer
 from devstack.ports import free_port
 
-from .conftest import MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
+from .support import MAIL_TIMEOUT, ScriptedSMTPHandler, event_row  # type: ignore[import-not-found]
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +55,10 @@ def starttls_smtp(self_signed: tuple[Path, Path]) -> Iterator[tuple[ScriptedSMTP
 
 
 @pytest.fixture
-def tls_worker_app(
-    starttls_smtp: tuple[ScriptedSMTPHandler, int], results_redis: BrokerServer
-) -> Flask:
+def tls_worker_app(starttls_smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Flask:
     settings = WorkerSettings(
         broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        result_backend=results_redis.url,
+        database_url=outbox_url,
         mail_server="127.0.0.1",
         mail_port=starttls_smtp[1],
         mail_use_tls=True,
@@ -80,10 +77,13 @@ def test_an_untrusted_certificate_is_refused(
     starttls_smtp: tuple[ScriptedSMTPHandler, int],
     make_event: Callable[..., BookEvent],
 ) -> None:
-    result = send(tls_worker_app, make_event())
-    assert result.state == "FAILURE"  # type: ignore[attr-defined]
-    assert "certificate verify failed" in str(result.result)  # type: ignore[attr-defined]
-    assert str(result.result).startswith("transient failure: SSLCertVerificationError")  # type: ignore[attr-defined]
+    event = make_event()
+    result = send(tls_worker_app, event)
+    assert result.result == "failed"  # type: ignore[attr-defined]
+    row = event_row(tls_worker_app.extensions["delivery_engine"], event.event_id)
+    assert row.status == "failed"  # every attempt refused the certificate
+    assert row.last_error.startswith("SSLCertVerificationError")
+    assert "certificate verify failed" in row.last_error
     assert starttls_smtp[0].data_attempts == 0 and not starttls_smtp[0].delivered
 
 

@@ -271,6 +271,8 @@ def record_published(bind: Bind, event_id: str, from_status: EmailStatus) -> boo
     """pending/queued/retrying/sending (lease over, before DATA) → queued, once its
     message is on the broker. Conditional on `from_status`, so a worker that claimed
     the row in the meantime is not overwritten."""
+    if from_status not in IN_FLIGHT:  # nothing finished is ever published again
+        return False
     lease = func.least(
         _seconds(QUEUED_LEASE) * func.power(2, events.c.publications),
         _seconds(QUEUED_LEASE_MAX),

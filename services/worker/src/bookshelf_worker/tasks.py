@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, PayloadError, request_id_from
+from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_worker.delivering import deliver
 from bookshelf_worker.sending import EmailAttempt, log_email, receive, retry_countdown
 
@@ -38,6 +39,9 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
     try:
         attempted = deliver(current_app.extensions["delivery_engine"], event, attempt)
     except SQLAlchemyError as error:  # no claim made: the row is still due
+        if request.retries >= EMAIL_MAX_RETRIES:  # the relay publishes it again, later
+            log_email(logging.ERROR, "database-unavailable", attempt, reason=str(error)[:200])
+            return "database-unavailable"
         countdown = retry_countdown(request.retries)
         log_email(logging.WARNING, "database-unavailable", attempt, countdown=f"{countdown:.1f}")
         _retry(task, error, countdown, attempt)
@@ -51,18 +55,19 @@ def _retry(task: Task, exc: Exception | None, countdown: float, attempt: EmailAt
     """Publish the retry message; if the broker refuses, the row's due time brings the
     relay instead (bookshelf_tasks.delivery)."""
     try:
-        raise task.retry(exc=exc, countdown=countdown, max_retries=None)
+        raise task.retry(exc=exc, countdown=countdown)
     except Retry:
         raise
     except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
         log_email(logging.WARNING, "retry-not-published", attempt, reason=str(error)[:200])
 
 
-@shared_task(bind=True, name=BOOK_ADDED)
+# max_retries=None: the retry budget is the outbox row's (delivery.MAX_ATTEMPTS).
+@shared_task(bind=True, name=BOOK_ADDED, max_retries=None)
 def send_book_added(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "added")
 
 
-@shared_task(bind=True, name=BOOK_DELETED)
+@shared_task(bind=True, name=BOOK_DELETED, max_retries=None)
 def send_book_deleted(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "deleted")

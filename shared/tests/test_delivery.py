@@ -1,0 +1,217 @@
+"""The delivery state machine against a real Postgres: claims, fencing, leases, and
+that every writer only makes the transitions TRANSITIONS allows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.engine import Engine
+
+from bookshelf_tasks import delivery
+from bookshelf_tasks.delivery import TRANSITIONS, Claim, EmailStatus, events
+
+NOW_GRACE = timedelta(seconds=10)
+
+
+def new_event(engine: Engine, status: EmailStatus = EmailStatus.QUEUED, **values: Any) -> str:
+    event_id = str(uuid.uuid4())
+    row = {
+        "id": event_id,
+        "owner_id": 1,
+        "kind": "added",
+        "payload": {"event_id": event_id},
+        "status": status.value,
+        "created_at": text("now()"),
+        "due_at": text("now() + interval '1 minute'"),
+        **values,
+    }
+    with engine.begin() as connection:
+        connection.execute(insert(events).values(**row))
+    return event_id
+
+
+def row(engine: Engine, event_id: str) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(select(events).where(events.c.id == event_id)).one()
+
+
+def expire(engine: Engine, event_id: str) -> None:
+    """Move the row's due time (its lease) into the past."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(events)
+            .where(events.c.id == event_id)
+            .values(due_at=text("now() - interval '1 second'"))
+        )
+
+
+def seconds_until_due(engine: Engine, event_id: str) -> float:
+    with engine.connect() as connection:
+        query = select(text("extract(epoch FROM due_at - now())")).select_from(events)
+        return float(connection.execute(query.where(events.c.id == event_id)).scalar_one())
+
+
+def test_a_claim_is_taken_once(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    first = delivery.claim(outbox_engine, event_id)
+    assert first == Claim(event_id, 1)
+    assert delivery.claim(outbox_engine, event_id) is None  # a second message: a copy
+    claimed = row(outbox_engine, event_id)
+    assert claimed.status == "sending" and claimed.attempts == 1
+    assert 55 < seconds_until_due(outbox_engine, event_id) <= 60
+
+
+def test_concurrent_claims_give_one_winner(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda _: delivery.claim(outbox_engine, event_id), range(8)))
+    assert [claim for claim in claims if claim is not None] == [Claim(event_id, 1)]
+
+
+@pytest.mark.parametrize(
+    "status", [EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.UNCERTAIN, EmailStatus.SENDING]
+)
+def test_no_claim_on_a_finished_or_held_event(outbox_engine: Engine, status: EmailStatus) -> None:
+    assert delivery.claim(outbox_engine, new_event(outbox_engine, status)) is None
+
+
+def test_the_point_of_no_return_needs_a_live_lease(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    claim = delivery.claim(outbox_engine, event_id)
+    assert claim is not None
+    assert delivery.pass_point_of_no_return(outbox_engine, claim)
+    assert row(outbox_engine, event_id).data_sent_at is not None
+    expire(outbox_engine, event_id)
+    assert not delivery.pass_point_of_no_return(outbox_engine, claim)
+
+
+def test_a_stale_attempt_cannot_write_over_its_successor(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    stale = delivery.claim(outbox_engine, event_id)
+    assert stale is not None
+    expire(outbox_engine, event_id)
+    assert delivery.record_published(outbox_engine, event_id, EmailStatus.SENDING)
+    current = delivery.claim(outbox_engine, event_id)
+    assert current == Claim(event_id, 2)
+    assert not delivery.pass_point_of_no_return(outbox_engine, stale)
+    assert not delivery.record_sent(outbox_engine, stale)
+    assert not delivery.record_failed(outbox_engine, stale, "550 no")
+    assert row(outbox_engine, event_id).status == "sending"
+    assert delivery.record_sent(outbox_engine, current)
+    assert row(outbox_engine, event_id).status == "sent"
+
+
+def test_a_late_250_turns_uncertain_into_sent(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    claim = delivery.claim(outbox_engine, event_id)
+    assert claim is not None and delivery.pass_point_of_no_return(outbox_engine, claim)
+    expire(outbox_engine, event_id)
+    assert delivery.record_lost_after_data(outbox_engine, event_id)
+    assert row(outbox_engine, event_id).status == "uncertain"
+    assert delivery.record_sent(outbox_engine, claim)
+    assert row(outbox_engine, event_id).status == "sent"
+
+
+def test_lost_after_data_needs_the_data_mark_and_an_expired_lease(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    claim = delivery.claim(outbox_engine, event_id)
+    assert claim is not None
+    expire(outbox_engine, event_id)
+    assert not delivery.record_lost_after_data(outbox_engine, event_id)  # no DATA: resend
+    other = new_event(outbox_engine)
+    other_claim = delivery.claim(outbox_engine, other)
+    assert other_claim is not None and delivery.pass_point_of_no_return(outbox_engine, other_claim)
+    assert not delivery.record_lost_after_data(outbox_engine, other)  # lease still live
+
+
+def test_publication_leases_double_up_to_the_cap(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine, EmailStatus.PENDING)
+    expected = [60, 120, 240, 480, 960, 1800, 1800]
+    leases = []
+    from_status = EmailStatus.PENDING
+    for _ in expected:
+        assert delivery.record_published(outbox_engine, event_id, from_status)
+        leases.append(seconds_until_due(outbox_engine, event_id))
+        from_status = EmailStatus.QUEUED
+    assert [round(lease) for lease in leases] == expected
+    assert row(outbox_engine, event_id).publications == len(expected)
+
+
+def test_a_publication_never_overwrites_a_claim(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine, EmailStatus.PENDING)
+    claim = delivery.claim(outbox_engine, event_id)  # the worker was faster than the web
+    assert claim is not None
+    assert not delivery.record_published(outbox_engine, event_id, EmailStatus.PENDING)
+    assert row(outbox_engine, event_id).status == "sending"
+
+
+def test_a_retry_is_due_after_its_countdown_and_the_grace(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine)
+    claim = delivery.claim(outbox_engine, event_id)
+    assert claim is not None
+    assert delivery.record_retrying(outbox_engine, claim, 4.0, "451 later")
+    retrying = row(outbox_engine, event_id)
+    assert (retrying.status, retrying.last_error) == ("retrying", "451 later")
+    expected = 4 + delivery.RETRY_GRACE.total_seconds()
+    assert expected - 5 < seconds_until_due(outbox_engine, event_id) <= expected
+    assert delivery.claim(outbox_engine, event_id) == Claim(event_id, 2)
+
+
+def test_resend_starts_a_new_budget_but_never_after_sent(outbox_engine: Engine) -> None:
+    event_id = new_event(outbox_engine, EmailStatus.FAILED, attempts=6, last_error="550 no")
+    assert delivery.record_resend(outbox_engine, event_id, grace=NOW_GRACE)
+    resent = row(outbox_engine, event_id)
+    assert (resent.status, resent.attempts, resent.last_error) == ("pending", 0, None)
+    assert not delivery.record_resend(
+        outbox_engine, new_event(outbox_engine, EmailStatus.SENT), grace=NOW_GRACE
+    )
+
+
+def _writers() -> dict[str, Callable[[Engine, str], object]]:
+    claim = Claim("", 1)
+
+    def fenced(write: Callable[[Engine, Claim], object]) -> Callable[[Engine, str], object]:
+        return lambda engine, event_id: write(engine, Claim(event_id, claim.attempt))
+
+    writers: dict[str, Callable[[Engine, str], object]] = {
+        "claim": delivery.claim,
+        "pass_point_of_no_return": fenced(delivery.pass_point_of_no_return),
+        "record_sent": fenced(delivery.record_sent),
+        "record_retrying": fenced(lambda e, c: delivery.record_retrying(e, c, 1.0, "451")),
+        "record_failed": fenced(lambda e, c: delivery.record_failed(e, c, "550")),
+        "record_uncertain": fenced(lambda e, c: delivery.record_uncertain(e, c, "timeout")),
+        "record_publish_failed": lambda e, i: delivery.record_publish_failed(e, i, "down"),
+        "record_invalid": lambda e, i: delivery.record_invalid(e, i, "bad payload"),
+        "record_lost_after_data": delivery.record_lost_after_data,
+        "record_resend": lambda e, i: delivery.record_resend(e, i, grace=NOW_GRACE),
+    }
+    for status in EmailStatus:
+        writers[f"record_published_from_{status}"] = lambda e, i, status=status: (
+            delivery.record_published(e, i, status)
+        )
+    return writers
+
+
+@pytest.mark.parametrize("writer", sorted(_writers()))
+@pytest.mark.parametrize("status", list(EmailStatus))
+@pytest.mark.parametrize("lease", ["live", "expired"])
+def test_every_writer_keeps_to_the_transition_table(
+    outbox_engine: Engine, writer: str, status: EmailStatus, lease: str
+) -> None:
+    event_id = new_event(
+        outbox_engine,
+        status,
+        attempts=1,
+        data_sent_at=text("now()") if writer == "record_lost_after_data" else None,
+    )
+    if lease == "expired":
+        expire(outbox_engine, event_id)
+    _writers()[writer](outbox_engine, event_id)
+    after = EmailStatus(row(outbox_engine, event_id).status)
+    assert after == status or after in TRANSITIONS[status], (writer, status, after)

@@ -158,7 +158,7 @@ def test_a_retry_is_due_after_its_countdown_and_the_grace(outbox_engine: Engine)
     assert delivery.record_retrying(outbox_engine, claim, 4.0, "451 later")
     retrying = row(outbox_engine, event_id)
     assert (retrying.status, retrying.last_error) == ("retrying", "451 later")
-    expected = 4 + delivery.RETRY_GRACE.total_seconds()
+    expected = 4 + delivery.LEASES.retry_grace.total_seconds()
     assert expected - 5 < seconds_until_due(outbox_engine, event_id) <= expected
     assert delivery.claim(outbox_engine, event_id) == Claim(event_id, 2)
 

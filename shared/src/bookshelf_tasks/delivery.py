@@ -8,7 +8,7 @@ docs/architecture.md, "Email delivery state"; this module is its only implementa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,18 +83,47 @@ TRANSITIONS: Final[dict[EmailStatus, frozenset[EmailStatus]]] = {
 }
 
 # --- Time. All of it is Postgres' clock (now()), so web, worker and relay agree.
-# A worker's claim lasts this long; past it, the relay moves the row on. Longer than
-# the task's hard time limit (celery_config.TASK_HARD_TIME_LIMIT, 45 s), after which
-# no attempt can still be running.
-SEND_LEASE: Final = timedelta(seconds=60)
-assert SEND_LEASE.total_seconds() > TASK_HARD_TIME_LIMIT
-# A published row nobody claimed is published again after QUEUED_LEASE, doubling with
-# each publication up to QUEUED_LEASE_MAX: a lost message is resent within a minute,
-# and a long outage adds one copy per doubling to the queue, not one per relay pass.
-QUEUED_LEASE: Final = timedelta(seconds=60)
-QUEUED_LEASE_MAX: Final = timedelta(minutes=30)
-# A retry's own message is due at its countdown; the relay steps in this much later.
-RETRY_GRACE: Final = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Leases:
+    """How long each in-flight state lasts before the relay moves the row on; the
+    numbers and their reasons: docs/architecture.md, "Leases". Safety never depends
+    on them (the attempt fencing does), only how soon the relay looks again."""
+
+    send: timedelta = timedelta(seconds=60)  # a worker's claim
+    queued: timedelta = timedelta(seconds=60)  # a publication nobody claimed; doubles
+    queued_max: timedelta = timedelta(minutes=30)
+    retry_grace: timedelta = timedelta(seconds=30)  # after a retry's own countdown
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Leases:
+        """OUTBOX_SEND_LEASE_SECONDS, OUTBOX_QUEUED_LEASE_SECONDS and
+        OUTBOX_RETRY_GRACE_SECONDS, each optional; web and worker read the same."""
+        default = cls()
+
+        def seconds(name: str, fallback: timedelta) -> timedelta:
+            raw = environ.get(name, "").strip()
+            if not raw:
+                return fallback
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {raw!r}")
+            return timedelta(seconds=value)
+
+        return cls(
+            send=seconds("OUTBOX_SEND_LEASE_SECONDS", default.send),
+            queued=seconds("OUTBOX_QUEUED_LEASE_SECONDS", default.queued),
+            queued_max=default.queued_max,
+            retry_grace=seconds("OUTBOX_RETRY_GRACE_SECONDS", default.retry_grace),
+        )
+
+
+LEASES: Final = Leases()
+assert LEASES.send.total_seconds() > TASK_HARD_TIME_LIMIT
 # Attempts (claims) before a transient failure becomes final: the first and its retries.
 MAX_ATTEMPTS: Final = 1 + EMAIL_MAX_RETRIES
 ERROR_MAX: Final = 2000
@@ -138,8 +167,9 @@ events = email_events_table(MetaData())
 _now = func.now()
 
 
-def _seconds(delta: timedelta) -> ColumnElement[object]:
-    return literal_column(f"interval '{int(delta.total_seconds())} seconds'")
+def _seconds(delta: timedelta | float) -> ColumnElement[object]:
+    seconds = delta.total_seconds() if isinstance(delta, timedelta) else delta
+    return literal_column(f"interval '{seconds:.3f} seconds'")
 
 
 def _clip(reason: str | None) -> str | None:
@@ -180,7 +210,7 @@ class Claim:
     attempt: int
 
 
-def claim(bind: Bind, event_id: str) -> Claim | None:
+def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
     """queued/pending/retrying → sending, under a lease. None: someone else has it, or
     it is already done; the message is a duplicate and is dropped."""
     statement = (
@@ -192,7 +222,7 @@ def claim(bind: Bind, event_id: str) -> Claim | None:
         .values(
             status=EmailStatus.SENDING.value,
             attempts=events.c.attempts + 1,
-            due_at=_now + _seconds(SEND_LEASE),
+            due_at=_now + _seconds(leases.send),
             data_sent_at=None,
         )
         .returning(events.c.attempts)
@@ -202,7 +232,7 @@ def claim(bind: Bind, event_id: str) -> Claim | None:
     return None if attempt is None else Claim(event_id, attempt)
 
 
-def pass_point_of_no_return(bind: Bind, claim: Claim) -> bool:
+def pass_point_of_no_return(bind: Bind, claim: Claim, leases: Leases = LEASES) -> bool:
     """Just before the message's DATA goes out: True if the lease still holds (and is
     renewed for the send); False means another attempt may own the event: do not send."""
     statement = (
@@ -213,7 +243,7 @@ def pass_point_of_no_return(bind: Bind, claim: Claim) -> bool:
             events.c.attempts == claim.attempt,
             events.c.due_at > _now,
         )
-        .values(data_sent_at=_now, due_at=_now + _seconds(SEND_LEASE))
+        .values(data_sent_at=_now, due_at=_now + _seconds(leases.send))
     )
     return _run(bind, statement) == 1
 
@@ -232,10 +262,12 @@ def record_sent(bind: Bind, claim: Claim) -> bool:
     return _run(bind, statement) == 1
 
 
-def record_retrying(bind: Bind, claim: Claim, countdown: float, reason: str) -> bool:
+def record_retrying(
+    bind: Bind, claim: Claim, countdown: float, reason: str, leases: Leases = LEASES
+) -> bool:
     """sending → retrying: the task's own retry is due in `countdown` seconds; the
-    relay steps in RETRY_GRACE after that if the retry message was lost."""
-    due = _now + literal_column(f"interval '{countdown:.3f} seconds'") + _seconds(RETRY_GRACE)
+    relay steps in `leases.retry_grace` after that if the retry message was lost."""
+    due = _now + _seconds(countdown) + _seconds(leases.retry_grace)
     return _finish(bind, claim, EmailStatus.RETRYING, reason, due_at=due)
 
 
@@ -267,15 +299,17 @@ def _finish(
 # --- The web's writers: publication, the relay's recovery, the user's resend.
 
 
-def record_published(bind: Bind, event_id: str, from_status: EmailStatus) -> bool:
+def record_published(
+    bind: Bind, event_id: str, from_status: EmailStatus, leases: Leases = LEASES
+) -> bool:
     """pending/queued/retrying/sending (lease over, before DATA) → queued, once its
     message is on the broker. Conditional on `from_status`, so a worker that claimed
     the row in the meantime is not overwritten."""
     if from_status not in IN_FLIGHT:  # nothing finished is ever published again
         return False
     lease = func.least(
-        _seconds(QUEUED_LEASE) * func.power(2, events.c.publications),
-        _seconds(QUEUED_LEASE_MAX),
+        _seconds(leases.queued) * func.power(2, events.c.publications),
+        _seconds(leases.queued_max),
     )
     conditions = [events.c.id == event_id, events.c.status == from_status.value]
     if from_status is EmailStatus.SENDING:

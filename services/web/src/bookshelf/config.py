@@ -12,6 +12,8 @@ from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 
+from bookshelf_tasks.delivery import Leases
+
 ONE_MIB = 1024 * 1024
 REQUIRED = {
     "SECRET_KEY": "SECRET_KEY",
@@ -38,6 +40,13 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}.") from None
 
 
+def _leases(environ: Mapping[str, str]) -> Leases:
+    try:
+        return Leases.from_env(environ)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def database_uri(url: str | None) -> str | None:
     """Accept the `postgres://` spelling some hosts hand out; SQLAlchemy needs a dialect."""
     if url and url.startswith("postgres://"):
@@ -57,6 +66,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         # How long a new email's row is left to its own request to publish before
         # the outbox relay does (docs/architecture.md, "Email delivery state").
         "OUTBOX_GRACE": timedelta(seconds=_int(environ, "OUTBOX_GRACE_SECONDS", 10)),
+        "OUTBOX_LEASES": _leases(environ),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", ONE_MIB),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "SESSION_COOKIE_SECURE": secure,

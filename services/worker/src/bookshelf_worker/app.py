@@ -91,6 +91,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     mail.init_app(app)
     babel.init_app(app)
     app.extensions["delivery_engine"] = delivery_engine(settings.database_url)
+    app.extensions["delivery_leases"] = settings.leases
     celery_init_app(app, settings)
     log.info(
         "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss",

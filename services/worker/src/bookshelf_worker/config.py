@@ -10,6 +10,7 @@ from typing import Any
 from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
+from bookshelf_tasks.delivery import Leases
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REQUIRED = ("CELERY_BROKER_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
@@ -44,6 +45,13 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type[Any]) 
     return value
 
 
+def _leases(env: Mapping[str, str]) -> Leases:
+    try:
+        return Leases.from_env(env)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     broker_url: str
@@ -58,6 +66,7 @@ class WorkerSettings:
     mail_use_ssl: bool = False
     mail_timeout: float = DEFAULT_MAIL_TIMEOUT
     log_level: str = "INFO"
+    leases: Leases = field(default_factory=Leases)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -87,6 +96,7 @@ class WorkerSettings:
             mail_use_ssl=_boolean(env, "MAIL_USE_SSL"),
             mail_timeout=_number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
+            leases=_leases(environ),
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -32,15 +32,20 @@ class Attempted:
     countdown: float | None = None  # for "retrying": when the task's retry is due
 
 
-def deliver(engine: Engine, event: BookEvent, attempt: EmailAttempt) -> Attempted:
+def deliver(
+    engine: Engine,
+    event: BookEvent,
+    attempt: EmailAttempt,
+    leases: delivery.Leases = delivery.LEASES,
+) -> Attempted:
     """Claim `event`, send it, record what happened. Raises SQLAlchemyError only when
     the claim itself cannot be made (the row is untouched: retry the message later)."""
-    claim = delivery.claim(engine, event.event_id)
+    claim = delivery.claim(engine, event.event_id, leases)
     if claim is None:  # sent, or another attempt holds it: this message is a copy
         log_email(logging.INFO, "duplicate-skipped", attempt)
         return Attempted("duplicate-skipped")
     attempt = replace(attempt, attempt=claim.attempt)
-    gate = DataGate(lambda: delivery.pass_point_of_no_return(engine, claim))
+    gate = DataGate(lambda: delivery.pass_point_of_no_return(engine, claim, leases))
     try:
         with gate:
             send_book_email(event)
@@ -48,14 +53,19 @@ def deliver(engine: Engine, event: BookEvent, attempt: EmailAttempt) -> Attempte
         log_email(logging.WARNING, "lease-lost", attempt)
         return Attempted("lease-lost")
     except Exception as exc:  # noqa: BLE001 - sorted by classify(); a bug is logged
-        return _failed(engine, claim, attempt, exc, after_data=gate.passed)
+        return _failed(engine, claim, attempt, exc, gate.passed, leases)
     _record(lambda: delivery.record_sent(engine, claim), attempt)
     log_email(logging.INFO, "sent", attempt)
     return Attempted("sent")
 
 
 def _failed(
-    engine: Engine, claim: delivery.Claim, attempt: EmailAttempt, exc: Exception, after_data: bool
+    engine: Engine,
+    claim: delivery.Claim,
+    attempt: EmailAttempt,
+    exc: Exception,
+    after_data: bool,
+    leases: delivery.Leases,
 ) -> Attempted:
     failure = classify(exc, after_data=after_data)
     if failure is None:  # a bug, or the database at DATA: the lease runs out, the relay acts
@@ -70,7 +80,7 @@ def _failed(
         return Attempted("uncertain")
     if failure.transient and claim.attempt < delivery.MAX_ATTEMPTS:
         countdown = retry_countdown(claim.attempt - 1)
-        _record(lambda: delivery.record_retrying(engine, claim, countdown, reason), attempt)
+        _record(lambda: delivery.record_retrying(engine, claim, countdown, reason, leases), attempt)
         log_email(logging.WARNING, "retrying", attempt, **details, countdown=f"{countdown:.1f}")
         return Attempted("retrying", countdown)
     _record(lambda: delivery.record_failed(engine, claim, reason), attempt)

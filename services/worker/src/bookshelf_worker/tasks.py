@@ -37,7 +37,10 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
         log_email(logging.ERROR, "rejected", attempt, reason=str(error))
         return "rejected"
     try:
-        attempted = deliver(current_app.extensions["delivery_engine"], event, attempt)
+        extensions = current_app.extensions
+        attempted = deliver(
+            extensions["delivery_engine"], event, attempt, extensions["delivery_leases"]
+        )
     except SQLAlchemyError as error:  # no claim made: the row is still due
         if request.retries >= EMAIL_MAX_RETRIES:  # the relay publishes it again, later
             log_email(logging.ERROR, "database-unavailable", attempt, reason=str(error)[:200])

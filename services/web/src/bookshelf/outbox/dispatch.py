@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
+
 from bookshelf.extensions import db
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.producer import producer
@@ -53,7 +55,8 @@ def publish(event: EmailEvent) -> bool:
         delivery.record_publish_failed(db.session.connection(), event.id, reason)
         db.session.commit()
         return False
-    delivery.record_published(db.session.connection(), event.id, from_status)
+    leases = current_app.config["OUTBOX_LEASES"]
+    delivery.record_published(db.session.connection(), event.id, from_status, leases)
     db.session.commit()
     log.info("email event %s (%s) published, request %s", event.id, event.kind, request_id or "-")
     return True

@@ -86,8 +86,9 @@ def measure(
     # Bring the broker back on its port, so the worker reconnects and stops cleanly.
     # Only a relay re-sends what stayed pending; without one the rows wait for a
     # retry from the notifications page, so only the emails queued before the stop
-    # are awaited. One of those that never comes was lost with the broker: it stops
-    # without persistence, and its outbox row already says 'queued'.
+    # are awaited. One of those that never comes was lost with the broker (it keeps
+    # its queue in an append-only file, fsynced every second), and its outbox row
+    # already says 'queued'.
     stack.broker.start()
     relay = relay_of(stack)
     awaited = set(queued_before) | (added_while_down if relay is not None else set())

@@ -125,14 +125,14 @@ class NginxServer:
             raise StackError(f"nginx -t rejected {self.config_path}:\n{done.stderr}")
         return done.stderr
 
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
         with urllib.request.urlopen(f"{self.base_url}/nginx-health", timeout=1) as reply:  # noqa: S310
             return reply.status == 200
 
     def start(self) -> NginxServer:
         self.write_config()
         self.process.start()
-        self.process.wait_ready(self._healthy, timeout=15)
+        self.process.wait_ready(self.healthy, timeout=15)
         return self
 
     def stop(self) -> None:

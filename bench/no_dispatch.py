@@ -51,8 +51,9 @@ def compare(stack: LocalStack, requests: int, warmup: int, time_limit: float) ->
     relay = relay_of(stack)
     if relay is not None:
         # It would send the no-dispatch rows a second later, loading the worker and
-        # the database during the measurement. This is the run's last step.
-        relay.stop()
+        # the database during the measurement. This is the run's last step. Through
+        # the stack, so that its supervisor leaves the relay down.
+        stack.stop_service(relay.name)
     web = NoDispatchWeb(stack).start()
     variants = {
         "with_dispatch": user.via(stack.web.base_url),

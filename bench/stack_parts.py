@@ -1,26 +1,25 @@
-"""The processes of a running LocalStack, found by looking rather than by a fixed list,
-so that a service added to devstack later (the outbox relay was) is measured too."""
+"""The processes of a running LocalStack, read from `stack.services` (the list `make dev`
+and the tests read too), so that a service added to devstack later is measured too."""
 
 from __future__ import annotations
 
 from devstack.process import ManagedProcess
+from devstack.service import Service
 from devstack.stack import LocalStack
 
 
 def managed_processes(stack: LocalStack) -> dict[str, ManagedProcess]:
-    """attribute name -> its running process: a ManagedProcess attribute, or a server
-    object holding one as `.process`. Postgres daemonises through pg_ctl: not here."""
-    found: dict[str, ManagedProcess] = {}
-    for name, value in vars(stack).items():
-        process = value if isinstance(value, ManagedProcess) else getattr(value, "process", None)
-        if isinstance(process, ManagedProcess) and process.running:
-            found[name] = process
-    return found
+    """service name -> its running process. Postgres daemonises through pg_ctl: not here."""
+    return {
+        service.name: service.process
+        for service in stack.services
+        if service.process is not None and service.process.running
+    }
 
 
-def relay_of(stack: LocalStack) -> ManagedProcess | None:
+def relay_of(stack: LocalStack) -> Service | None:
     """The outbox relay (it re-sends pending email events), if this stack runs one."""
-    return next((p for name, p in managed_processes(stack).items() if "relay" in name), None)
+    return next((s for s in stack.services if "relay" in s.name and s.running), None)
 
 
 def postmaster_pid(stack: LocalStack) -> int:

@@ -35,18 +35,9 @@ def running_instance() -> int | None:
 
 
 def log_files(stack: LocalStack) -> dict[str, Path]:
-    """Where each service of `stack` logs; Postgres keeps its own outside STATE_DIR."""
-    return {
-        "web (gunicorn)": stack.web.process.log_path,
-        "worker (celery)": stack.worker.log_path,
-        "outbox relay": stack.relay.log_path,
-        "nginx errors": stack.nginx.error_log,
-        "nginx requests": stack.nginx.access_log,
-        f"broker ({stack.broker.flavour})": stack.broker.process.log_path,
-        "mailhog": stack.mailhog.process.log_path,
-        "migrate": stack.workdir / "migrate.log",
-        "postgres": stack.postgres.log_path,
-    }
+    """Where each service of `stack` logs (stack.services); Postgres keeps its own
+    outside STATE_DIR."""
+    return stack.log_files()
 
 
 def shown(path: Path) -> str:
@@ -55,6 +46,7 @@ def shown(path: Path) -> str:
 
 def summary(stack: LocalStack) -> str:
     width = max(map(len, log_files(stack)))
+    supervised = ", ".join(s.name for s in stack.services if s.supervised)
     logs = "\n".join(
         f"    {name:<{width}}  {shown(path)}" for name, path in log_files(stack).items()
     )
@@ -63,6 +55,7 @@ def summary(stack: LocalStack) -> str:
         f"  MailHog UI:      {stack.mailhog_ui_url}\n"
         f"  Outbox relay:    queues emails the requests could not, every {RELAY_INTERVAL_S}s"
         f" (rows older than {RELAY_GRACE_S}s)\n"
+        f"  Supervisor:      restarts {supervised} if one exits\n"
         f"  Logs:\n{logs}\n"
         f"  Started in {stack.cold_start_seconds:.1f}s. Ctrl-C stops everything."
     )

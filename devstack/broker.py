@@ -1,13 +1,31 @@
-"""The Redis-protocol broker: keydb-server when it is on PATH, else redis-server."""
+"""The Redis-protocol broker: keydb-server when it is on PATH, else redis-server.
+
+It runs the image's own services/keydb/keydb.conf, rendered for a local run the way
+devstack renders nginx's template: the same file, with only `bind`, `port`, `dir` and
+`logfile` replaced and `requirepass` set from a password made for this server. So the
+local broker keeps its queue in the append-only file (fsynced every second), never
+evicts, and wants AUTH, as the container does; a broker killed and started again on
+the same dir comes back with its data. `server-threads` is KeyDB's own: it is dropped
+for redis-server and is `io-threads` for valkey-server.
+"""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.ports import free_port
 from devstack.process import ManagedProcess, StackError
+
+REPO = Path(__file__).resolve().parent.parent
+KEYDB_CONF = REPO / "services" / "keydb" / "keydb.conf"
+# What a local run sets; each replaces the file's own line, or is added when it has none.
+LOCAL_DIRECTIVES = ("bind", "port", "dir", "logfile", "requirepass")
+# KeyDB's thread count, by the name each server knows it under (None: it has none).
+THREADS_DIRECTIVE = {"keydb-server": "server-threads", "valkey-server": "io-threads"}
 
 
 def broker_binary() -> str:
@@ -18,47 +36,99 @@ def broker_binary() -> str:
     raise StackError("Neither keydb-server nor redis-server is installed: run `make bootstrap`.")
 
 
-def ping(host: str, port: int) -> bool:
+def quoted(value: str) -> str:
+    """A config-file argument as Redis's parser (sdssplitargs) reads it back."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(values: Mapping[str, str], flavour: str, template: str | None = None) -> str:
+    """keydb.conf with the LOCAL_DIRECTIVES set to `values` (already quoted as needed) and
+    `server-threads` kept, renamed or dropped for `flavour` (the binary's name)."""
+    if set(values) != set(LOCAL_DIRECTIVES):
+        raise StackError(f"keydb.conf needs exactly {LOCAL_DIRECTIVES}, got {sorted(values)}")
+    text = KEYDB_CONF.read_text() if template is None else template
+    threads = THREADS_DIRECTIVE.get(flavour)
+    lines = [
+        f"# Rendered by devstack from {KEYDB_CONF.relative_to(REPO)} for {flavour}: "
+        f"{', '.join(LOCAL_DIRECTIVES)} set for a local run."
+    ]
+    unset = list(LOCAL_DIRECTIVES)
+    for line in text.splitlines():
+        words = line.split(maxsplit=1)
+        directive = words[0].lower() if words and not words[0].startswith("#") else ""
+        if directive in LOCAL_DIRECTIVES:
+            if directive in unset:  # a repeated line: the first one stands for all
+                lines.append(f"{directive} {values[directive]}")
+                unset.remove(directive)
+        elif directive == "server-threads":
+            if threads is not None:
+                lines.append(f"{threads} {words[1] if len(words) > 1 else ''}".rstrip())
+        else:
+            lines.append(line)
+    lines += [f"{directive} {values[directive]}" for directive in unset]
+    return "\n".join(lines) + "\n"
+
+
+def ping(host: str, port: int, password: str | None = None) -> bool:
+    """PING answered with PONG, after AUTH when the server has a password."""
     with socket.create_connection((host, port), timeout=0.5) as sock:
+        replies = sock.makefile("rb")
+        if password is not None:
+            sock.sendall(f"AUTH {password}\r\n".encode())
+            if not replies.readline().startswith(b"+OK"):
+                return False
         sock.sendall(b"PING\r\n")
-        return sock.recv(16).startswith(b"+PONG")
+        return replies.readline().startswith(b"+PONG")
 
 
 class BrokerServer:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    """The broker on `port` (a free one by default), its data and config in `workdir`.
+
+    Port and password are fixed at construction, so `url` stays the same across a stop
+    and a start (or a supervisor's restart) and the clients reconnect on their own.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None, password: str | None = None) -> None:
         self.port = port or free_port()
         self.workdir = workdir
+        self.password = password or secrets.token_hex(16)
         binary = broker_binary()
         self.flavour = Path(binary).name
-        argv = [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(workdir),
-            "--logfile",
-            "",
-        ]
-        if self.flavour == "keydb-server":
-            argv += ["--server-threads", "2"]
-        self.process = ManagedProcess(self.flavour, argv, workdir / "broker.log")
+        self.config_path = workdir / "keydb.conf"
+        log_path = workdir / "broker.log"
+        self.values = {
+            "bind": "127.0.0.1",
+            "port": str(self.port),
+            "dir": quoted(str(workdir.resolve())),
+            "logfile": quoted(str(log_path.resolve())),
+            "requirepass": self.password,
+        }
+        # The server appends to its logfile and its stdout (early errors) to the same file.
+        self.process = ManagedProcess(self.flavour, [binary, str(self.config_path)], log_path)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def write_config(self) -> Path:
+        """The rendered keydb.conf, readable by its owner only (it holds the password)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.touch(mode=0o600)
+        self.config_path.chmod(0o600)
+        self.config_path.write_text(render_config(self.values, self.flavour))
+        return self.config_path
+
+    def ready(self) -> bool:
+        return ping("127.0.0.1", self.port, self.password)
 
     def start(self) -> BrokerServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         self.process.start()
-        self.process.wait_ready(lambda: ping("127.0.0.1", self.port), timeout=15)
+        self.process.wait_ready(self.ready, timeout=15)
         return self
 
     def stop(self) -> None:

@@ -141,9 +141,12 @@ class MailHogServer:
     def client(self) -> MailHogClient:
         return MailHogClient(self.api_url)
 
+    def ready(self) -> bool:
+        return self.client().ping()
+
     def start(self) -> MailHogServer:
         self.process.start()
-        self.process.wait_ready(self.client().ping, timeout=15)
+        self.process.wait_ready(self.ready, timeout=15)
         return self
 
     def stop(self) -> None:

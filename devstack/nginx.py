@@ -66,6 +66,18 @@ def make_traversable(path: Path) -> None:
             folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
+def copy_readable(source: Path, target: Path) -> None:
+    """`source` copied afresh to `target`, every folder 0755 and every file 0644 whatever
+    the originals' modes (a 0700 checkout), so nginx's `nobody` workers can read them."""
+    if not source.is_dir():
+        raise StackError(f"static root {source} is not a folder")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    target.chmod(0o755)
+    for path in target.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 class NginxServer:
     """nginx in the foreground on a free port, proxying to `upstream` (host:port)."""
 
@@ -79,11 +91,14 @@ class NginxServer:
         self.port = free_port()
         self.runtime_dir = Path(workdir).resolve() / "nginx"
         self.config_path = self.runtime_dir / "nginx.conf"
-        static = str(Path(static_root).resolve())
+        # nginx serves a copy in its runtime dir, as the image serves its own copy in
+        # /srv/bookshelf/static: the checkout may sit in a folder `nobody` cannot enter.
+        self.static_source = Path(static_root).resolve()
+        self.static_root = self.runtime_dir / "static"
         self.values = {
             "NGINX_LISTEN": f"127.0.0.1:{self.port}",
             "WEB_UPSTREAM": upstream,
-            "STATIC_ROOT": static.rstrip("/") + "/",
+            "STATIC_ROOT": f"{self.static_root}/",
             "NGINX_RUNTIME_DIR": str(self.runtime_dir),
             "HSTS_MAX_AGE": str(hsts_max_age),
         }
@@ -109,11 +124,13 @@ class NginxServer:
         return self.runtime_dir / "access.log"
 
     def write_config(self) -> Path:
-        """Render the template into a 0755 runtime dir that nginx's workers can use."""
+        """Render the template, and copy the static files, into a 0755 runtime dir that
+        nginx's workers can use."""
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         self.runtime_dir.chmod(0o755)
         if os.geteuid() == 0:
             make_traversable(self.runtime_dir)
+        copy_readable(self.static_source, self.static_root)
         self.config_path.write_text(render_config(self.values))
         return self.config_path
 
@@ -125,14 +142,14 @@ class NginxServer:
             raise StackError(f"nginx -t rejected {self.config_path}:\n{done.stderr}")
         return done.stderr
 
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
         with urllib.request.urlopen(f"{self.base_url}/nginx-health", timeout=1) as reply:  # noqa: S310
             return reply.status == 200
 
     def start(self) -> NginxServer:
         self.write_config()
         self.process.start()
-        self.process.wait_ready(self._healthy, timeout=15)
+        self.process.wait_ready(self.healthy, timeout=15)
         return self
 
     def stop(self) -> None:

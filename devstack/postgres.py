@@ -84,6 +84,11 @@ class PostgresServer:
             )
         return self
 
+    def ready(self) -> bool:
+        """pg_isready: the server accepts connections on its port."""
+        done = self._run("pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port))
+        return done.returncode == 0
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
 

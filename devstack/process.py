@@ -55,6 +55,9 @@ class ManagedProcess:
         self.cwd = cwd
         self.stop_timeout = stop_timeout
         self.proc: subprocess.Popen[bytes] | None = None
+        # Meant to be running: set by start(), cleared by stop(). A supervisor restarts a
+        # process that is wanted but not running, never one that was stopped on purpose.
+        self.wanted = False
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,11 +73,24 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
             )
+        self.wanted = True
         return self
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs (or never ran); else its code, negative for a signal."""
+        return None if self.proc is None else self.proc.poll()
+
+    def send_signal(self, signum: int) -> int:
+        """`signum` to the main process only (a fault test's crash); returns its pid."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise StackError(f"{self.name} is not running")
+        self.proc.send_signal(signum)
+        return self.proc.pid
 
     def wait_ready(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait for `check`; fail fast if the process died, with its log tail."""
@@ -100,7 +116,9 @@ class ManagedProcess:
         """SIGTERM the main process only, as `docker stop` does to PID 1, so that
         gunicorn, Celery and nginx shut down warmly and stop their own children (a
         group-wide SIGTERM would kill Celery's pool mid-send). Whatever is left of the
-        group after the grace period, or after the main process exits, gets SIGKILL."""
+        group after the grace period, or after the main process exits, gets SIGKILL.
+        Also clears what is left of a process that died by itself (its children)."""
+        self.wanted = False
         if self.proc is None:
             return
         if self.proc.poll() is None:

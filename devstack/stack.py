@@ -8,6 +8,11 @@ Every port is chosen up front, so the services' environment is known before any 
 them starts; then the independent services start in parallel, each waiting for its
 own readiness probe (ManagedProcess.wait_ready names the one that fails and quotes
 its log). Whatever started is stopped again, also when start-up fails half way.
+
+`services` lists them as data (devstack.service.Service), in start order: `make dev`'s
+summary, the benchmarks and the tests read that list. Once the stack is up, a
+supervisor restarts the supervised ones whose process exits (devstack.supervisor);
+Postgres is not supervised, so a fault test can stop and start it by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -22,7 +28,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 import requests
 
@@ -32,6 +37,8 @@ from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.nginx import NginxServer
 from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
+from devstack.service import Service
+from devstack.supervisor import Supervisor
 from devstack.worker import CeleryWorker
 
 STATIC_ROOT = REPO / "services" / "web" / "src" / "bookshelf" / "static"
@@ -40,10 +47,8 @@ DATABASE_NAME = "bookshelf"
 # dispatch (bounded well under a second), so a stuck email shows up within seconds.
 RELAY_INTERVAL_S = 2
 RELAY_GRACE_S = 1
-
-
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
+# Stopped front to back, so nothing logs errors about its peers; each stage in parallel.
+STOP_STAGES = (("nginx",), ("web", "worker", "outbox-relay"), ("mailhog", "broker", "postgres"))
 
 
 def in_parallel(*steps: Callable[[], object]) -> None:
@@ -69,7 +74,7 @@ class LocalStack:
         self.workdir.chmod(0o755)
         self.timings: dict[str, float] = {}
         self.cold_start_seconds: float | None = None
-        self._started: dict[str, Stoppable] = {}
+        self._started: set[str] = set()
 
         self.postgres = PostgresServer()
         self.broker = BrokerServer(self.workdir / "broker")
@@ -101,6 +106,59 @@ class LocalStack:
             env=self.env,
             cwd=WEB_DIR,
         )  # fmt: skip
+        self.services = self._services()
+        unstaged = {s.name for s in self.services}.difference(*STOP_STAGES)
+        if unstaged:
+            raise StackError(f"STOP_STAGES does not say when to stop {sorted(unstaged)}")
+        self.supervisor = Supervisor(self.services, self.workdir / "devstack.log")
+
+    def _services(self) -> tuple[Service, ...]:
+        """Every service, in the order they depend on each other (and start)."""
+        pg, broker, mailhog, web, worker, nginx = (
+            self.postgres, self.broker, self.mailhog, self.web, self.worker, self.nginx
+        )  # fmt: skip
+        return (
+            Service("postgres", pg.start, pg.stop, pg.ready, {"postgres": pg.log_path}),
+            Service(
+                "broker", broker.start, broker.stop, broker.ready,
+                {f"broker ({broker.flavour})": broker.log_path}, broker.process, supervised=True,
+            ),
+            Service(
+                "mailhog", mailhog.start, mailhog.stop, mailhog.ready,
+                {"mailhog": mailhog.process.log_path}, mailhog.process, supervised=True,
+            ),
+            Service(
+                "web", web.start, web.stop, web.healthy,
+                {"web (gunicorn)": web.process.log_path}, web.process, supervised=True,
+            ),
+            Service(
+                "worker", worker.start, worker.stop, worker.ready,
+                {"worker (celery)": worker.log_path}, worker.process, supervised=True,
+            ),
+            Service(
+                "outbox-relay", self._start_relay, self.relay.stop, self.relay_heartbeat.exists,
+                {"outbox relay": self.relay.log_path}, self.relay, supervised=True,
+            ),
+            Service(
+                "nginx", nginx.start, nginx.stop, nginx.healthy,
+                {"nginx errors": nginx.error_log, "nginx requests": nginx.access_log},
+                nginx.process, supervised=True,
+            ),
+        )  # fmt: skip
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise StackError(f"no service named {name!r}; there are {[s.name for s in self.services]}")
+
+    def log_files(self) -> dict[str, Path]:
+        """Every log the stack writes: each service's, the one-shot migration's, and
+        devstack's own (the supervisor's restarts)."""
+        logs = {label: path for service in self.services for label, path in service.logs.items()}
+        logs["migrate"] = self.workdir / "migrate.log"
+        logs["devstack (restarts)"] = self.supervisor.log_path
+        return logs
 
     def _service_env(self) -> dict[str, str]:
         """The environment of web, migrate and worker (docs/architecture.md).
@@ -153,15 +211,15 @@ class LocalStack:
         step()
         self.timings[name] = time.perf_counter() - began
 
-    def _run(self, name: str, service: Stoppable, start: Callable[[], object]) -> None:
-        self._started[name] = service  # before start(): a half-started process is stopped too
-        self._timed(name, start)
+    def _run(self, name: str) -> None:
+        self._started.add(name)  # before start(): a half-started process is stopped too
+        self._timed(name, self.service(name).start)
 
     def _start_database(self) -> None:
-        self._run("postgres", self.postgres, self.postgres.start)
+        self._run("postgres")
         self.postgres.create_database(DATABASE_NAME)
         self._timed("migrate", lambda: run_migrations(self.env, self.workdir / "migrate.log"))
-        self._run("outbox-relay", self.relay, self._start_relay)
+        self._run("outbox-relay")
 
     def _start_relay(self) -> None:
         """Ready once its first pass is done (the broker may still be starting)."""
@@ -170,8 +228,8 @@ class LocalStack:
         self.relay.wait_ready(self.relay_heartbeat.exists, timeout=30)
 
     def _start_broker_and_worker(self) -> None:
-        self._run("broker", self.broker, self.broker.start)
-        self._run("worker", self.worker, self.worker.start)
+        self._run("broker")
+        self._run("worker")
 
     def _wait_ready_through_nginx(self, timeout: float = 15.0) -> None:
         """The whole path answers: nginx → gunicorn → Postgres (/readyz)."""
@@ -192,31 +250,51 @@ class LocalStack:
             in_parallel(
                 self._start_database,
                 self._start_broker_and_worker,
-                lambda: self._run("mailhog", self.mailhog, self.mailhog.start),
-                lambda: self._run("web", self.web, self.web.start),
+                lambda: self._run("mailhog"),
+                lambda: self._run("web"),
             )
-            self._run("nginx", self.nginx, self.nginx.start)
+            self._run("nginx")
             self._timed("readyz", self._wait_ready_through_nginx)
         except BaseException:
             self.stop()
             raise
         self.cold_start_seconds = time.perf_counter() - began
+        self.supervisor.start()
         return self
+
+    # --- supervision and faults -------------------------------------------
+    @property
+    def restarts(self) -> dict[str, int]:
+        """service name -> how many times the supervisor restarted it."""
+        return self.supervisor.restarts
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service; the supervisor leaves it down until start_service(name)."""
+        self.supervisor.stop_service(name)
+
+    def start_service(self, name: str) -> None:
+        """Start a service stopped with stop_service, on the same port; returns once ready."""
+        self.supervisor.start_service(name)
+
+    def kill_service(self, name: str, signum: int = signal.SIGKILL) -> int:
+        """A crash: `signum` to the service's main process only; returns its pid. A
+        supervised service is restarted within about a poll interval plus its start-up."""
+        process = self.service(name).process
+        if process is None:
+            raise StackError(f"{name} has no process devstack manages (pg_ctl daemonises it)")
+        return process.send_signal(signum)
 
     def stop(self) -> None:
         """Stop what started, front to back, so nothing logs errors about its peers."""
-        started = dict(self._started)
+        self.supervisor.stop()  # first: nothing is restarted while the stack stops
+        started = set(self._started)
         self._started.clear()
 
         def stopper(*names: str) -> list[Callable[[], None]]:
-            return [started[name].stop for name in names if name in started]
+            return [self.service(name).stop for name in names if name in started]
 
         errors: list[BaseException] = []
-        for stage in (
-            ("nginx",),
-            ("web", "worker", "outbox-relay"),
-            ("mailhog", "broker", "postgres"),
-        ):
+        for stage in STOP_STAGES:
             steps = stopper(*stage)
             if not steps:
                 continue

@@ -67,11 +67,15 @@ class CeleryWorker:
     def log_path(self) -> Path:
         return self.process.log_path
 
+    def ready(self) -> bool:
+        """Its worker_ready signal wrote the file: connected to the broker, consuming."""
+        return self.ready_file.exists()
+
     def start(self, timeout: float = 60.0) -> CeleryWorker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
         self.process.start()
-        self.process.wait_ready(self.ready_file.exists, timeout=timeout)
+        self.process.wait_ready(self.ready, timeout=timeout)
         return self
 
     def stop(self) -> None:

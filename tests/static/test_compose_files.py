@@ -116,6 +116,16 @@ def test_every_long_running_service_has_a_healthcheck(which: str) -> None:
 
 
 @pytest.mark.parametrize("which", sorted(COMPOSE_FILES))
+def test_every_long_running_service_restarts_unless_stopped(which: str) -> None:
+    """A crashed worker, relay or broker comes back by itself; the one-shot migrate, which
+    exits 0 when done, must not run again."""
+    services = load_compose(which)["services"]
+    policies = {name: svc.get("restart") for name, svc in services.items()}
+    wanted = {name: ("no" if name in ONE_SHOT else "unless-stopped") for name in services}
+    assert policies == wanted
+
+
+@pytest.mark.parametrize("which", sorted(COMPOSE_FILES))
 def test_every_dependency_waits_on_a_condition(which: str) -> None:
     services = load_compose(which)["services"]
     for name, svc in services.items():

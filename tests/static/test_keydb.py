@@ -1,6 +1,7 @@
 """keydb.conf and the healthcheck script, run for real on the local redis-server/redis-cli
-(KeyDB is a Redis fork). Left out here: `server-threads`, KeyDB's own, and `dir /data`,
-which Redis applies while parsing, before the command line's --dir."""
+(KeyDB is a Redis fork), through devstack's BrokerServer: the same file rendered as the
+local stack runs it (bind, port, dir, logfile and requirepass set; `server-threads`,
+KeyDB's own, dropped for redis-server)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.ports import free_port
-from devstack.process import ManagedProcess
+from devstack.broker import LOCAL_DIRECTIVES, BrokerServer, render_config
 from tests.static.conftest import REPO
 
 pytestmark = pytest.mark.static
@@ -37,35 +37,12 @@ def redis_cli(port: int, *args: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is missing: run `make bootstrap`")
-    workdir = tmp_path_factory.mktemp("keydb")
-    lines = (KEYDB / "keydb.conf").read_text().splitlines()
-    conf = workdir / "keydb.conf"
-    conf.write_text(
-        "\n".join(line for line in lines if not line.startswith(("server-threads", "dir ")))
-    )
-    port = free_port()
-    process = ManagedProcess(
-        "redis-server",
-        [
-            "redis-server",
-            str(conf),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(workdir),
-            "--requirepass",
-            PASSWORD,
-        ],
-        workdir / "server.log",
-    )
-    process.start()
+    broker = BrokerServer(tmp_path_factory.mktemp("keydb"), password=PASSWORD)
     try:
-        process.wait_ready(lambda: redis_cli(port, "ping") == "PONG", timeout=15)
-        yield port
+        broker.start()
+        yield broker.port
     finally:
-        process.stop()
+        broker.stop()
 
 
 @pytest.mark.parametrize(
@@ -76,10 +53,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         ("maxmemory-policy", "noeviction"),
         ("protected-mode", "yes"),
         ("maxmemory", str(256 * 1024 * 1024)),
+        ("bind", "127.0.0.1"),
     ],
 )
 def test_config_is_loaded(server: int, setting: str, value: str) -> None:
     assert redis_cli(server, "config", "get", setting).splitlines() == [setting, value]
+
+
+@pytest.mark.parametrize(
+    ("flavour", "threads"),
+    [
+        ("keydb-server", ["server-threads 2"]),
+        ("valkey-server", ["io-threads 2"]),
+        ("redis-server", []),
+    ],
+)
+def test_devstack_runs_the_same_file_with_only_the_local_settings(
+    flavour: str, threads: list[str]
+) -> None:
+    def settings(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+    local = {name: f"local-{name}" for name in LOCAL_DIRECTIVES}
+    image = settings((KEYDB / "keydb.conf").read_text())
+    rendered = settings(render_config(local, flavour))
+
+    def kept(lines: list[str]) -> list[str]:
+        ignored = (*LOCAL_DIRECTIVES, "server-threads", "io-threads")
+        return [line for line in lines if line.split()[0] not in ignored]
+
+    assert kept(rendered) == kept(image)  # every other setting, in the file's order
+    assert sorted(set(rendered) - set(kept(rendered))) == sorted(
+        [f"{name} local-{name}" for name in LOCAL_DIRECTIVES] + threads
+    )
 
 
 def run_healthcheck(port: int, password: str | None, tmp_path: Path) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import stat
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -168,3 +171,32 @@ def test_upstream_down_is_a_502_with_headers(tmp_path: Path) -> None:
     assert reply.status_code == 502
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     assert reply.headers["Strict-Transport-Security"] == "max-age=0; includeSubDomains"
+
+
+def test_static_files_of_a_checkout_in_a_private_folder_are_served(tmp_path: Path) -> None:
+    """A checkout under a 0700 folder (/root, `mktemp -d`) that nobody else may enter: as
+    root, nginx's workers run as `nobody` and would answer 403. devstack serves a copy
+    from its runtime dir, as the image does, and leaves the checkout's modes alone."""
+    from devstack.ports import free_port
+
+    private = Path(tempfile.mkdtemp(prefix="bookshelf-private-"))  # 0700, like mktemp -d
+    try:
+        static = private / "checkout" / "static"
+        static.mkdir(parents=True, mode=0o700)
+        (static / "style.css").write_bytes(CSS)
+        (static / "style.css").chmod(0o600)
+        with NginxServer(tmp_path, f"127.0.0.1:{free_port()}", static_root=static) as nginx:
+            reply = nginx_get(nginx, "/static/style.css")
+            # Served from the copy, not from the checkout.
+            assert nginx.values["STATIC_ROOT"] == f"{nginx.runtime_dir / 'static'}/"
+        assert reply.status_code == 200
+        assert reply.content == CSS
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(private)
+
+
+def nginx_get(nginx: NginxServer, path: str) -> requests.Response:
+    return requests.get(
+        f"{nginx.base_url}{path}", headers={"Accept-Encoding": "identity"}, timeout=10
+    )

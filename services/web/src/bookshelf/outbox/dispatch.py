@@ -47,7 +47,10 @@ def publish(event: EmailEvent) -> bool:
         db.session.commit()
         return False
     try:
-        signature.apply_async()
+        # ignore_result: a task sent by name does not read task_ignore_result, and
+        # would subscribe to any result backend Celery finds, os.environ's
+        # CELERY_RESULT_BACKEND first (a leftover of the old design blocks ~20 s, then fails).
+        signature.apply_async(ignore_result=True)
     except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
         reason = f"broker unavailable: {type(error).__name__}: {error}"
         log.warning("email event %s (%s) not published: %s", event.id, event.kind, reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
@@ -38,7 +40,13 @@ def book_page(owner_id: int, page: int, per_page: int) -> Pagination:
 
 
 def owned_event(owner_id: int, event_id: str) -> EmailEvent | None:
-    query = select(EmailEvent).where(EmailEvent.id == event_id, EmailEvent.owner_id == owner_id)
+    """`event_id` from a URL: anything but a UUID (a NUL byte would be a psycopg2
+    error, not a 404) finds nothing."""
+    try:
+        canonical = str(uuid.UUID(event_id))
+    except ValueError:
+        return None
+    query = select(EmailEvent).where(EmailEvent.id == canonical, EmailEvent.owner_id == owner_id)
     return db.session.scalar(query)
 
 

@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bookshelf.extensions import db
-from bookshelf.models import Book, EmailEvent
+from bookshelf.models import Book
+from bookshelf.outbox.models import EmailEvent
 
 GOOD = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}
 

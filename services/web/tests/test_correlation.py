@@ -15,14 +15,13 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookshelf import notifications
 from bookshelf.correlation import HANDLER_NAME, RequestIdFilter
 from bookshelf.extensions import db
-from bookshelf.models import EmailEvent
+from bookshelf.outbox.dispatch import publish
+from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
-
-from .conftest import AuthActions  # type: ignore[import-not-found]
+from services.web.tests.support import AuthActions
 
 MINTED = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
 BOOK = {"title": "Rayuela", "author": "Julio Cortázar", "isbn": "", "year": "1963", "notes": ""}
@@ -68,7 +67,7 @@ def test_a_sane_request_id_is_kept_logged_and_stored(
     assert event.request_id == "abc12345-valid"
     # The broker is unreachable in these tests: dispatch logs its warning in the request.
     [line] = [x for x in log_output.getvalue().splitlines() if event.id in x]
-    assert " WARNING bookshelf.notifications request_id=abc12345-valid email event " in line
+    assert " WARNING bookshelf.outbox.dispatch request_id=abc12345-valid email event " in line
 
 
 @pytest.mark.parametrize(
@@ -100,9 +99,9 @@ def test_each_request_gets_its_own_id(client: FlaskClient) -> None:
 
 def test_lines_outside_a_request_show_a_dash(app: Flask, log_output: io.StringIO) -> None:
     with app.app_context():
-        logging.getLogger("bookshelf.outbox_relay").warning("a relay pass")
+        logging.getLogger("bookshelf.outbox.relay").warning("a relay pass")
     [line] = log_output.getvalue().splitlines()
-    assert line.endswith(" WARNING bookshelf.outbox_relay request_id=- a relay pass")
+    assert line.endswith(" WARNING bookshelf.outbox.relay request_id=- a relay pass")
 
 
 def test_logging_is_configured_once_however_many_apps(make_app: Callable[..., Flask]) -> None:
@@ -167,14 +166,14 @@ def test_a_later_dispatch_sends_the_writing_requests_id(
     assert pending.status == "pending"
 
     with up_app.app_context():  # as the relay does: no request context
-        assert notifications.dispatch(db.session.get(EmailEvent, pending.id))
+        assert publish(db.session.get(EmailEvent, pending.id))
     [relayed] = published(pending.id)
     assert relayed[REQUEST_ID_HEADER] == "abc12345-origin"
 
     retry_client = up_app.test_client()
     AuthActions(up_app, retry_client, "").login_as(account)
-    with up_app.app_context():  # make it retryable again
-        db.session.get(EmailEvent, pending.id).status = "pending"
+    with up_app.app_context():  # make it resendable again
+        db.session.get(EmailEvent, pending.id).status = "failed"
         db.session.commit()
     retried = retry_client.post(
         f"/notifications/{pending.id}/retry", headers={"X-Request-ID": "abc12345-retry"}
@@ -198,6 +197,6 @@ def test_a_hand_edited_request_id_is_dropped_not_the_email(
         row = db.session.get(EmailEvent, event.id)
         row.request_id = "not a token"
         db.session.commit()
-        assert notifications.dispatch(row)
+        assert publish(row)
     [headers] = published(event.id)
     assert REQUEST_ID_HEADER not in headers

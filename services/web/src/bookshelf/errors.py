@@ -1,16 +1,35 @@
-"""Error responses: JSON `{"error": ..., "fields": {...}}` under /api/, pages elsewhere."""
+"""Error responses: JSON `{"error": ..., "fields": {...}}` under /api/, pages elsewhere.
+
+Postgres unavailable is a 503 with Retry-After, never a bare 500: its page is rendered
+from the Jinja environment alone (no context processor, no current_user, no session
+query), since anything that needs the database would fail again while answering.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from bookshelf.extensions import db
+
 log = logging.getLogger(__name__)
+
+# Seconds a client should wait before trying again while Postgres is unreachable: a
+# restart or failover takes a few; the pool's pre-ping reconnects on the next request.
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -90,7 +109,58 @@ def handle_unexpected(error: Exception) -> ResponseReturnValue:
     return _page(500, message_for(500))
 
 
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """Postgres did not answer, or dropped the connection: worth retrying shortly.
+
+    OperationalError: refused, closed mid-query, shutting down, statement timeout,
+    deadlock. InterfaceError: a connection already closed. Any other DBAPIError whose
+    connection SQLAlchemy found dead. PoolTimeout: every pooled connection is busy.
+    """
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _locale_without_database() -> str:
+    """The language the page would use, minus the user's stored preference (a query)."""
+    languages = tuple(current_app.config["LANGUAGES"])
+    chosen = session.get("locale")
+    if chosen in languages:
+        return str(chosen)
+    matched = request.accept_languages.best_match(languages)
+    return matched or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _discard_session() -> None:
+    """End the failed transaction; a dead connection may refuse even the rollback."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as error:
+        log.debug("rollback after a database failure failed too: %s", error)
+
+
+def handle_database_error(error: SQLAlchemyError) -> ResponseReturnValue:
+    if not database_unavailable(error):
+        raise error  # an IntegrityError and the like: a bug, handled as any other 500
+    cause = getattr(error, "orig", None) or error
+    summary = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    log.warning("database unavailable, answering 503: %s: %s", type(cause).__name__, summary)
+    _discard_session()
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    locale = _locale_without_database()
+    with force_locale(locale):
+        message = _("The service is temporarily unavailable. Please try again in a few seconds.")
+        if wants_json():
+            return json_error(503, message, headers=headers)
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            lang=locale, message=message
+        )
+    return page, 503, headers
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_error)
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)

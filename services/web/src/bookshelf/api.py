@@ -24,6 +24,8 @@ from bookshelf.models import User
 from bookshelf.outbox import record
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
+from bookshelf.outbox.pages import PER_PAGE as EMAILS_PER_PAGE
+from bookshelf.outbox.resend import resend
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
@@ -146,3 +148,53 @@ def delete_book(book_id: int) -> ResponseReturnValue:
     event = record.delete_book(api_user(), book)
     queued = publish(event)
     return jsonify(deleted=book_id, notification=_notification(event, queued))
+
+
+# --- Confirmation emails: where each one is, and "send again" (outbox/resend.py).
+
+
+def _owned_event_or_404(event_id: str) -> EmailEvent:
+    event = queries.owned_event(api_user().id, event_id)
+    if event is None:
+        raise ApiError(404, _("No such email."))
+    return event
+
+
+@bp.get("/emails")
+def list_emails() -> ResponseReturnValue:
+    page = _positive_arg("page", 1, queries.PAGE_MAX)
+    per_page = _positive_arg("per_page", EMAILS_PER_PAGE, PER_PAGE_MAX)
+    events = queries.event_page(api_user().id, page, per_page)
+    return jsonify(
+        items=[event.to_dict() for event in events.items],
+        page=page,
+        per_page=per_page,
+        total=events.total,
+        pages=events.pages,
+    )
+
+
+@bp.get("/emails/<event_id>")
+def get_email(event_id: str) -> ResponseReturnValue:
+    return jsonify(_owned_event_or_404(event_id).to_dict())
+
+
+@bp.post("/emails/<event_id>/resend")
+def resend_email(event_id: str) -> ResponseReturnValue:
+    """202 once it is on the queue again. A failed, uncertain or pending email only:
+    one sent or on its way is a 409, so that a retried call cannot double it."""
+    event = _owned_event_or_404(event_id)
+    outcome = resend(event)
+    if outcome == "not-resendable":
+        raise ApiError(409, _("That email is already on its way or was sent."))
+    if outcome == "invalid":  # its recorded payload is refused: now failed, with the reason
+        raise ApiError(500, _("The confirmation email cannot be sent."))
+    if outcome == "broker-down":  # pending: the outbox relay publishes it later
+        raise ApiError(
+            503,
+            _("The confirmation email could not be queued yet; it will be retried automatically."),
+        )
+    response = jsonify(event.to_dict())  # read again: queued, or already claimed
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_email", event_id=event.id)
+    return response

@@ -40,7 +40,7 @@ format: bootstrap ## Apply ruff's fixes and formatting
 
 .PHONY: typecheck
 typecheck: bootstrap ## mypy on the packages
-	$(VENV)/bin/mypy $(PACKAGES) tests/e2e
+	$(VENV)/bin/mypy $(PACKAGES) tests/e2e tests/faults
 
 ## --- tests --------------------------------------------------------------
 .PHONY: test
@@ -48,12 +48,16 @@ test: bootstrap lint typecheck ## The test command: installs what is missing, th
 	$(PYTEST)
 
 .PHONY: test-unit
-test-unit: bootstrap ## Fast suites only (no e2e)
-	$(PYTEST) -m "not e2e"
+test-unit: bootstrap ## Fast suites only (no e2e, no faults)
+	$(PYTEST) -m "not e2e and not faults"
 
 .PHONY: test-e2e
 test-e2e: bootstrap ## The e2e suite alone (local processes; E2E_STACK=docker for compose)
 	$(PYTEST) tests/e2e
+
+.PHONY: test-faults
+test-faults: bootstrap ## The fault suite alone: a burst with a fault mid-way, emails counted per event
+	$(PYTEST) tests/faults
 
 .PHONY: bench
 bench: bootstrap ## Run the benchmarks and print their figures

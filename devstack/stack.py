@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -64,7 +64,17 @@ class LocalStack:
     """Starts Postgres, the broker, MailHog, gunicorn, the Celery worker, the outbox
     relay and nginx."""
 
-    def __init__(self, workdir: Path | None = None, keep_workdir: bool | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        keep_workdir: bool | None = None,
+        *,
+        smtp_port: int | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
+        puts its own server in front). `env_overrides`: settings of web, relay and
+        worker that differ from the defaults below (the fault suite's short leases)."""
         self.owns_workdir = workdir is None
         self.keep_workdir = (not self.owns_workdir) if keep_workdir is None else keep_workdir
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="bookshelf-stack-"))
@@ -79,18 +89,23 @@ class LocalStack:
         self.postgres = PostgresServer()
         self.broker = BrokerServer(self.workdir / "broker")
         self.mailhog = MailHogServer(self.workdir)
-        self.env = self._service_env()
+        self.env = {
+            **self._service_env(smtp_port or self.mailhog.smtp_port),
+            **(env_overrides or {}),
+        }
         self.web = GunicornServer(self.workdir, self.env)
         self.worker = CeleryWorker(
             self.workdir,
             broker_url=self.broker.url,
-            smtp_port=self.mailhog.smtp_port,
+            smtp_port=int(self.env["MAIL_PORT"]),
             mail_sender=self.env["MAIL_DEFAULT_SENDER"],
             database_url=self.env["DATABASE_URL"],
             # Two pool processes: one SMTP round trip need not wait for another.
             concurrency=2,
             extra_env={
-                k: v for k, v in self.env.items() if k.startswith("MAIL_") or k == "LOG_LEVEL"
+                k: v
+                for k, v in self.env.items()
+                if k.startswith(("MAIL_", "OUTBOX_")) or k == "LOG_LEVEL"
             },
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
@@ -160,7 +175,7 @@ class LocalStack:
         logs["devstack (restarts)"] = self.supervisor.log_path
         return logs
 
-    def _service_env(self) -> dict[str, str]:
+    def _service_env(self, smtp_port: int) -> dict[str, str]:
         """The environment of web, migrate and worker (docs/architecture.md).
 
         Every setting the services read is set here, even when empty: they load a `.env`
@@ -177,7 +192,7 @@ class LocalStack:
             "OUTBOX_GRACE_SECONDS": str(RELAY_GRACE_S),
             "SESSION_COOKIE_SECURE": "false",
             "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(self.mailhog.smtp_port),
+            "MAIL_PORT": str(smtp_port),
             "MAIL_USERNAME": "",
             "MAIL_PASSWORD": "",
             "MAIL_USE_TLS": "false",

@@ -1,0 +1,90 @@
+"""The fault suite: one local stack whose worker sends through a fault-injecting SMTP
+server, with leases shortened so that a lost message settles in seconds (the same code
+as production, other numbers: docs/architecture.md, "Leases")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devstack.ports import free_port
+from devstack.stack import LocalStack
+from tests.e2e.bookshelf_client import BookshelfApi, BookshelfUser
+from tests.faults.smtp_proxy import FaultySMTP
+from tests.faults.support import TABLE, Observer
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parents[1] / "bench" / "results" / "faults.json"
+MAIL_TIMEOUT_S = 3.0
+FAULT_ENV = {
+    "OUTBOX_SEND_LEASE_SECONDS": "8",
+    "OUTBOX_QUEUED_LEASE_SECONDS": "4",
+    "OUTBOX_RETRY_GRACE_SECONDS": "3",
+    "MAIL_TIMEOUT": str(MAIL_TIMEOUT_S),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.faults)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not TABLE:
+        return
+    terminalreporter.section("fault table")
+    columns = ["events", "emails", "lost", "doubled", "stuck", "disagreeing", "uncertain"]
+    columns += ["failed", "settle_s", "restarted"]
+    width = max(map(len, TABLE))
+    terminalreporter.write_line(f"{'case':<{width}}  " + "  ".join(columns))
+    for name, row in TABLE.items():
+        cells = "  ".join(f"{row.get(column, '')!s:>{len(column)}}" for column in columns)
+        terminalreporter.write_line(f"{name:<{width}}  {cells}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(TABLE, indent=2) + "\n")
+    terminalreporter.write_line(f"(saved to {RESULTS})")
+
+
+@dataclass
+class FaultStack:
+    stack: LocalStack
+    smtp: FaultySMTP
+    observer: Observer
+
+
+@pytest.fixture(scope="session")
+def fault_stack() -> Iterator[FaultStack]:
+    smtp_port = free_port()
+    stack = LocalStack(smtp_port=smtp_port, env_overrides=FAULT_ENV)
+    smtp = FaultySMTP(smtp_port, stack.mailhog.smtp_port).start()
+    try:
+        with stack:
+            yield FaultStack(
+                stack, smtp, Observer(stack.env["DATABASE_URL"], stack.mailhog_client())
+            )
+    finally:
+        smtp.stop()
+
+
+@dataclass
+class Reader:
+    user: BookshelfUser
+    api: BookshelfApi
+
+    @property
+    def address(self) -> str:
+        return self.user.account.email
+
+
+@pytest.fixture
+def reader(fault_stack: FaultStack) -> Iterator[Reader]:
+    """A new user per case; the case's SMTP fault is cleared afterwards."""
+    user = BookshelfUser(fault_stack.stack.base_url)
+    user.register()
+    yield Reader(user, user.api(user.api_token()))
+    fault_stack.smtp.handler.clear()

@@ -232,23 +232,20 @@ def test_relay_killed_mid_pass(fault_stack: FaultStack, reader: Reader) -> None:
     """The broker is down during the burst, so every row waits for the relay; it is
     killed three times while it drains them."""
     stack = fault_stack.stack
-
     restarts = stack.restarts.get("outbox-relay", 0)
 
     def broker_back_then_relay_killed() -> None:
         time.sleep(1.0)
         stack.start_service("broker")
         relay = stack.service("outbox-relay")
-        for kill in range(3):
+        for kill in range(1, 4):
             time.sleep(0.5)
             stack.kill_service("outbox-relay", signal.SIGKILL)
-            wait_until(
-                lambda kill=kill: (
-                    stack.restarts.get("outbox-relay", 0) > restarts + kill and relay.running
-                ),
-                30,
-                "the relay restarted",
-            )
+
+            def restarted(wanted: int = restarts + kill) -> bool:
+                return stack.restarts.get("outbox-relay", 0) >= wanted and relay.running
+
+            wait_until(restarted, 30, "the relay restarted")
 
     stack.stop_service("broker")
     tally = run_case(

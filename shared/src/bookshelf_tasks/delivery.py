@@ -8,6 +8,7 @@ docs/architecture.md, "Email delivery state"; this module is its only implementa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,6 +96,11 @@ class Leases:
     queued: timedelta = timedelta(seconds=60)  # a publication nobody claimed; doubles
     queued_max: timedelta = timedelta(minutes=30)
     retry_grace: timedelta = timedelta(seconds=30)  # after a retry's own countdown
+
+    @property
+    def doublings(self) -> int:
+        """How many doublings take `queued` to `queued_max`."""
+        return max(0, math.ceil(math.log2(self.queued_max / self.queued)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Leases:
@@ -308,7 +314,9 @@ def record_published(
     if from_status not in IN_FLIGHT:  # nothing finished is ever published again
         return False
     lease = func.least(
-        _seconds(leases.queued) * func.power(2, events.c.publications),
+        # The exponent is capped too: 2 ** 38 minutes is past Postgres' interval range.
+        _seconds(leases.queued)
+        * func.power(2, func.least(events.c.publications, leases.doublings)),
         _seconds(leases.queued_max),
     )
     conditions = [events.c.id == event_id, events.c.status == from_status.value]

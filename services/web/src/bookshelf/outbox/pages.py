@@ -37,7 +37,7 @@ def index() -> str:
 @bp.post("/<event_id>/retry")
 def retry(event_id: str) -> Response:
     """Send a pending, failed or uncertain email again: same event, same Message-ID."""
-    event = queries.owned_event(current_user.id, event_id[:36])
+    event = queries.owned_event(current_user.id, event_id)
     if event is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():

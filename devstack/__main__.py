@@ -16,7 +16,7 @@ from types import FrameType
 
 from devstack.gunicorn import REPO
 from devstack.process import StackError
-from devstack.stack import RELAY_GRACE_S, RELAY_INTERVAL_S, LocalStack
+from devstack.stack import RELAY_INTERVAL_S, LocalStack
 
 STATE_DIR = REPO / ".devstack"
 
@@ -53,8 +53,8 @@ def summary(stack: LocalStack) -> str:
     return (
         f"\n  App (via nginx): {stack.base_url}/\n"
         f"  MailHog UI:      {stack.mailhog_ui_url}\n"
-        f"  Outbox relay:    queues emails the requests could not, every {RELAY_INTERVAL_S}s"
-        f" (rows older than {RELAY_GRACE_S}s)\n"
+        f"  Outbox relay:    publishes each email at its commit; sweeps every"
+        f" {RELAY_INTERVAL_S}s\n"
         f"  Supervisor:      restarts {supervised} if one exits\n"
         f"  Logs:\n{logs}\n"
         f"  Started in {stack.cold_start_seconds:.1f}s. Ctrl-C stops everything."

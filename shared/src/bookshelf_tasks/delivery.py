@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -379,7 +379,7 @@ def record_lost_after_data(bind: Bind, event_id: str) -> bool:
     return _run(bind, statement) == 1
 
 
-def record_resend(bind: Bind, event_id: str, *, grace: timedelta) -> bool:
+def record_resend(bind: Bind, event_id: str) -> bool:
     """The user's "send again": failed/uncertain/pending → pending, a fresh retry budget."""
     statement = (
         update(events)
@@ -391,16 +391,10 @@ def record_resend(bind: Bind, event_id: str, *, grace: timedelta) -> bool:
             status=EmailStatus.PENDING.value,
             attempts=0,
             publications=0,
-            due_at=_now + _seconds(grace),
+            due_at=_now,
             data_sent_at=None,
             last_error=None,
             delivered_at=None,
         )
     )
     return _run(bind, statement) == 1
-
-
-def pending_due(grace: timedelta) -> ColumnElement[datetime]:
-    """The due time of a row just written: the relay takes it after `grace`, if the
-    request's own publication did not happen."""
-    return _now + _seconds(grace)

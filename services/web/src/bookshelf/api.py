@@ -22,7 +22,6 @@ from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
 from bookshelf.models import User
 from bookshelf.outbox import record
-from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.pages import PER_PAGE as EMAILS_PER_PAGE
 from bookshelf.outbox.resend import resend
@@ -88,11 +87,10 @@ def _positive_arg(name: str, default: int, high: int) -> int:
     return int(raw)
 
 
-def _notification(event: EmailEvent, queued: bool) -> dict[str, Any]:
-    note: dict[str, Any] = {"queued": queued, "event_id": event.id, "status": event.status}
-    if not queued:
-        note["message"] = _("The confirmation email could not be queued yet.")
-    return note
+def _notification(event: EmailEvent) -> dict[str, Any]:
+    """Where the change's email is: 'pending' at this point, published by the relay
+    within milliseconds; GET /emails/{event_id} follows it."""
+    return {"event_id": event.id, "status": event.status}
 
 
 @bp.get("/openapi.yaml")
@@ -123,8 +121,7 @@ def create_book() -> ResponseReturnValue:
     if unknown or errors or data is None:
         raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
     book, event = record.add_book(api_user(), data)
-    queued = publish(event)
-    response = jsonify({**book.to_dict(), "notification": _notification(event, queued)})
+    response = jsonify({**book.to_dict(), "notification": _notification(event)})
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_book", book_id=book.id)
     return response
@@ -146,8 +143,7 @@ def get_book(book_id: int) -> ResponseReturnValue:
 def delete_book(book_id: int) -> ResponseReturnValue:
     book = _owned_book_or_404(book_id)
     event = record.delete_book(api_user(), book)
-    queued = publish(event)
-    return jsonify(deleted=book_id, notification=_notification(event, queued))
+    return jsonify(deleted=book_id, notification=_notification(event))
 
 
 # --- Confirmation emails: where each one is, and "send again" (outbox/resend.py).

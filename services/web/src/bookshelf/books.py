@@ -11,8 +11,6 @@ from werkzeug.wrappers import Response
 from bookshelf import queries
 from bookshelf.forms import BookForm, ConfirmForm
 from bookshelf.models import Book
-from bookshelf.outbox.dispatch import publish
-from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.record import add_book, delete_book
 
 bp = Blueprint("books", __name__)
@@ -38,21 +36,6 @@ def _with_emails_link(message: str) -> Markup:
     )
 
 
-def _notify(event: EmailEvent, done: str) -> None:
-    """Hand the committed event to the queue; flash `done`, and a warning when the email
-    could not be queued yet (the outbox relay will)."""
-    if publish(event):
-        flash(_with_emails_link(done), "success")
-        return
-    flash(done, "success")
-    flash(
-        _with_emails_link(
-            _("The confirmation email could not be queued yet; it will be retried automatically.")
-        ),
-        "warning",
-    )
-
-
 @bp.get("/")
 def index() -> str:
     page = request.args.get("page", 1, type=int)
@@ -66,8 +49,11 @@ def index() -> str:
 def new() -> Response | tuple[str, int]:
     form = BookForm()
     if form.validate_on_submit() and form.cleaned is not None:
-        book, event = add_book(current_user, form.cleaned)
-        _notify(event, _("“%(title)s” was added to your library.", title=book.title))
+        book, _event = add_book(current_user, form.cleaned)
+        flash(
+            _with_emails_link(_("“%(title)s” was added to your library.", title=book.title)),
+            "success",
+        )
         return redirect(url_for("books.detail", book_id=book.id))
     return render_template("books/new.html", form=form), (422 if form.errors else 200)
 
@@ -83,7 +69,7 @@ def delete(book_id: int) -> Response | str:
     form = ConfirmForm()
     if form.validate_on_submit():
         title = book.title
-        event = delete_book(current_user, book)
-        _notify(event, _("“%(title)s” was deleted.", title=title))
+        delete_book(current_user, book)
+        flash(_with_emails_link(_("“%(title)s” was deleted.", title=title)), "success")
         return redirect(url_for("books.index"))
     return render_template("books/confirm_delete.html", book=book, form=form)

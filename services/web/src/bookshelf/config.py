@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
@@ -63,9 +62,6 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_uri(environ.get("DATABASE_URL")),
         # The email queue (KeyDB, Redis protocol).
         "CELERY_BROKER_URL": environ.get("CELERY_BROKER_URL") or None,
-        # How long a new email's row is left to its own request to publish before
-        # the outbox relay does (docs/architecture.md, "Email delivery state").
-        "OUTBOX_GRACE": timedelta(seconds=_int(environ, "OUTBOX_GRACE_SECONDS", 10)),
         "OUTBOX_LEASES": _leases(environ),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", ONE_MIB),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),

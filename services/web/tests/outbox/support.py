@@ -154,7 +154,7 @@ def corrupt_payload(event_id: str) -> None:
 
 def add_events(user_id: int, n: int = 1, book: BookInput = BOOK) -> list[str]:
     """`n` 'added' events of the user, written as a request writes them (pending, due
-    after the grace period), not published. App context."""
+    at once), not published. App context."""
     user = db.session.get(User, user_id)
     assert user is not None
     ids = [record.add_book(user, book)[1].id for _ in range(n)]
@@ -163,8 +163,8 @@ def add_events(user_id: int, n: int = 1, book: BookInput = BOOK) -> list[str]:
 
 
 def add_due_events(user_id: int, n: int = 1) -> list[str]:
-    """`n` pending events whose request did not publish them and whose grace is over,
-    due one after the other (the first the most overdue). App context."""
+    """`n` pending events, due one after the other (the first the most overdue).
+    App context."""
     ids = add_events(user_id, n)
     for position, event_id in enumerate(ids):
         put_in_state(event_id, EmailStatus.PENDING, due_in=-60 + position)

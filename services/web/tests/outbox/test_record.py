@@ -4,7 +4,6 @@ the row starts 'pending', due when the request's grace period is over."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import BookEvent
 from services.web.tests.outbox.support import row
-from services.web.tests.support import Account, unique_email
+from services.web.tests.support import Account
 
 DUNE = BookInput(title="Dune", author="Frank Herbert", isbn="9780441172719", year=1965, notes=None)
 
@@ -62,25 +61,13 @@ def test_add_writes_book_and_event_in_one_transaction(owner: User, sql_log: list
     assert email_event.payload["book_id"] == book.id
 
 
-def test_a_new_event_is_pending_and_due_after_the_grace_period(owner: User) -> None:
+def test_a_new_event_is_pending_and_due_at_once(owner: User) -> None:
+    """Due now: the relay, woken by the INSERT's notification, publishes it."""
     _book, email_event = record.add_book(owner, DUNE)
     stored = row(email_event.id)
     assert (stored.status, stored.attempts, stored.publications) == ("pending", 0, 0)
-    assert stored.due_in is not None and 8 < stored.due_in <= 10  # OUTBOX_GRACE_SECONDS
+    assert stored.due_in is not None and stored.due_in <= 0
     assert (stored.data_sent, stored.last_error, stored.delivered_at) == (False, None, None)
-
-
-def test_the_grace_period_is_the_apps_setting(make_app: Any, outbox_database_url: str) -> None:
-    app: Flask = make_app(
-        SQLALCHEMY_DATABASE_URI=outbox_database_url, OUTBOX_GRACE=timedelta(seconds=300)
-    )
-    with app.app_context():
-        user = User(name="Ana", email=unique_email("grace"), password_hash="x")
-        db.session.add(user)
-        db.session.commit()
-        _book, email_event = record.add_book(user, DUNE)
-        due_in = row(email_event.id).due_in
-    assert due_in is not None and 295 < due_in <= 300
 
 
 def test_delete_writes_event_and_removes_book_in_one_transaction(

@@ -48,12 +48,11 @@ def test_due_pending_rows_are_published_oldest_first(user: Account, queue: Email
     assert queue.length() == 3
 
 
-def test_rows_within_their_grace_are_left_to_their_request(
-    user: Account, queue: EmailQueue
-) -> None:
-    fresh = add_events(user.id)
+def test_rows_not_due_yet_are_left_alone(user: Account, queue: EmailQueue) -> None:
+    [event_id] = add_events(user.id)
+    put_in_state(event_id, EmailStatus.QUEUED, due_in=30, publications=1)
     assert relay_due().published == 0
-    assert (statuses(fresh), queue.length()) == (["pending"], 0)
+    assert (statuses([event_id]), queue.length()) == (["queued"], 0)
 
 
 def test_an_unclaimed_row_is_published_again_each_time_its_lease_passes_doubling_it(

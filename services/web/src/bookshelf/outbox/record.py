@@ -2,23 +2,27 @@
 
 A book insert or delete and the `EmailEvent` announcing it commit together, so an
 email is never announced for a change that rolled back, and never lost for one that
-committed. Publishing happens afterwards (`dispatch.publish`), or by the relay.
+committed. The request never publishes: the row's INSERT wakes the outbox relay at
+commit (a trigger's NOTIFY, see relay.py), which publishes it in milliseconds.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from sqlalchemy import func
 
 from bookshelf.book_input import BookInput
 from bookshelf.correlation import current_request_id
 from bookshelf.extensions import db
 from bookshelf.models import Book, User
 from bookshelf.outbox.models import EmailEvent
-from bookshelf_tasks.delivery import EmailStatus, pending_due
+from bookshelf_tasks.delivery import EmailStatus
+
+log = logging.getLogger(__name__)
 
 
 def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict[str, Any]:
@@ -48,11 +52,12 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
         status=EmailStatus.PENDING.value,
         attempts=0,
         publications=0,
-        due_at=pending_due(current_app.config["OUTBOX_GRACE"]),
+        due_at=func.now(),  # the relay, woken at commit (relay.py), publishes it
         created_at=datetime.now(UTC),
         request_id=current_request_id(),
     )
     db.session.add(event)
+    log.info("email event %s (%s) recorded for book %s", event_id, kind, book.id)
     return event
 
 

@@ -1,27 +1,26 @@
-"""The outbox relay: moves on every email whose due time has passed, from Postgres alone.
+"""The outbox relay: publishes every email whose due time has passed, from Postgres alone.
 
-Each row in flight carries a due time (docs/architecture.md, "Email delivery state"):
-a pending row its request did not publish, a queued row nobody claimed, a retry whose
-message was lost, a send whose worker vanished. One query finds them all; each is
-claimed with `SELECT ... FOR UPDATE SKIP LOCKED` and handled while locked, and the
-handler's own commit ends the lock, so several relays never handle one row twice.
-A send that vanished after DATA becomes 'uncertain'; every other row is published
-again (same event id, same Message-ID) and a worker's claim drops any extra copy.
+A new row is due at once and wakes the relay at its commit (LISTEN/NOTIFY); the rows
+whose lease or retry passed are found by the periodic sweep. The rules, and why a
+batch holds its rows locked: docs/architecture.md, "Email delivery state".
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import select as io_select
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg2
 from sqlalchemy import Select, func, select
 
 from bookshelf.extensions import db
-from bookshelf.outbox.dispatch import publish
+from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import delivery
 from bookshelf_tasks.delivery import IN_FLIGHT, EmailStatus
@@ -29,7 +28,10 @@ from bookshelf_tasks.delivery import IN_FLIGHT, EmailStatus
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
+# The sweep's period: the safety net for due times (leases, retries) and for a missed
+# notification. New rows do not wait for it: their INSERT wakes the relay at commit.
 DEFAULT_INTERVAL = 5.0
+NOTIFY_CHANNEL = "email_events_due"
 DEFAULT_HEARTBEAT = Path("/tmp/bookshelf-outbox-relay.heartbeat")  # noqa: S108 - tmpfs in prod
 
 
@@ -60,51 +62,79 @@ def _due() -> Select[EmailEvent]:
     )
 
 
-def _claim_each(limit: int) -> Iterator[EmailEvent]:
-    """Lock due rows one at a time (SKIP LOCKED), each at most once per pass."""
-    seen: list[str] = []
-    while len(seen) < limit:
-        query = _due().limit(1).with_for_update(skip_locked=True)
-        if seen:
-            query = query.where(EmailEvent.id.not_in(seen))
-        event = db.session.scalar(query.execution_options(populate_existing=True))
-        if event is None:
-            return
-        seen.append(event.id)
-        yield event
-
-
 def _count_due() -> int:
     query = _due().with_only_columns(func.count()).order_by(None)
     return db.session.scalar(query) or 0
 
 
 def relay_due(limit: int = DEFAULT_BATCH_SIZE) -> RelayResult:
-    """Handle up to `limit` due rows, oldest due first. Stops at the first row the
-    broker refuses: the rest would fail the same way. Needs an app context."""
+    """Handle up to `limit` due rows, oldest due first, in one transaction: lock them
+    (SKIP LOCKED, so several relays share the work), settle the sends lost after DATA,
+    publish the rest over one broker connection, commit. Needs an app context."""
     began = time.perf_counter()
-    published = uncertain = undeliverable = 0
-    broker_down = False
     try:
-        for event in _claim_each(limit):
-            if event.state is EmailStatus.SENDING and event.data_sent_at is not None:
-                delivery.record_lost_after_data(db.session.connection(), event.id)
-                db.session.commit()
-                log.warning("email event %s: worker lost after DATA; uncertain", event.id)
-                uncertain += 1
-            elif publish(event):  # commits, which releases the row
-                published += 1
-            elif event.state is EmailStatus.FAILED:
-                undeliverable += 1
-            else:
-                broker_down = True
-                break
+        query = _due().limit(limit).with_for_update(skip_locked=True)
+        events = db.session.scalars(query.execution_options(populate_existing=True)).all()
+        lost = [e for e in events if e.state is EmailStatus.SENDING and e.data_sent_at]
+        for event in lost:
+            delivery.record_lost_after_data(db.session.connection(), event.id)
+            log.warning("email event %s: worker lost after DATA; uncertain", event.id)
+        done = publish_all([event for event in events if event not in lost])
+        db.session.commit()
         still_due = _count_due()
     finally:
-        db.session.rollback()  # ends the read-only tail of the pass; no lock outlives it
+        db.session.rollback()  # no lock outlives a pass, whatever happened
     return RelayResult(
-        published, uncertain, undeliverable, still_due, broker_down, time.perf_counter() - began
+        done.published,
+        len(lost),
+        done.invalid,
+        still_due,
+        done.broker_down,
+        time.perf_counter() - began,
     )
+
+
+class DueListener:
+    """LISTENs on the channel the outbox rows' INSERT trigger notifies at commit
+    (migration e7a3c5b9d1f4), on a connection of its own outside the pool."""
+
+    def __init__(self, channel: str = NOTIFY_CHANNEL) -> None:
+        self.channel = channel
+        self._connection: Any = None
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to `timeout` s; True when a notification came. Without a working
+        connection (Postgres down) it sleeps and tries again at the next call."""
+        try:
+            connection = self._connect()
+            if not connection.notifies:
+                readable, _, _ = io_select.select([connection], [], [], timeout)
+                if readable:
+                    connection.poll()
+            woken = bool(connection.notifies)
+            connection.notifies.clear()
+            return woken
+        except (OSError, psycopg2.Error) as error:
+            log.warning("outbox relay: LISTEN connection lost (%s); polling", error)
+            self.close()
+            time.sleep(timeout)
+            return False
+
+    def _connect(self) -> Any:
+        if self._connection is None:
+            url = db.engine.url.set(drivername="postgresql")
+            connection = psycopg2.connect(url.render_as_string(hide_password=False))
+            connection.set_session(autocommit=True)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {self.channel}")
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg2.Error):
+                self._connection.close()
+            self._connection = None
 
 
 class RelayLoop:
@@ -139,7 +169,9 @@ class RelayLoop:
             db.session.remove()  # hand the connection back between passes
         if self.heartbeat is not None:
             self.heartbeat.touch()
-        level = logging.INFO if result.handled or result.still_due else logging.DEBUG
+        # A pass per commit: publishing is routine; what needs an operator is not.
+        trouble = result.uncertain or result.undeliverable or result.broker_down
+        level = logging.INFO if trouble or result.still_due else logging.DEBUG
         log.log(
             level,
             "outbox relay: %d published, %d uncertain, %d undeliverable, %d still due%s in %.3fs",
@@ -149,10 +181,26 @@ class RelayLoop:
         return result
 
     def run(self) -> None:
-        log.info("outbox relay started: every %.1fs, batches of %d", self.interval, self.batch_size)
-        while not self._stopping.is_set():
-            result = self.run_pass()
-            backlog = result is not None and result.handled >= self.batch_size
-            if not backlog:
-                self._stopping.wait(self.interval)
+        log.info(
+            "outbox relay started: woken by %s, sweeping every %.1fs, batches of %d",
+            NOTIFY_CHANNEL, self.interval, self.batch_size,
+        )  # fmt: skip
+        listener = DueListener()
+        try:
+            while not self._stopping.is_set():
+                result = self.run_pass()
+                backlog = result is not None and result.handled >= self.batch_size
+                if not backlog:
+                    self._wait(listener)
+        finally:
+            listener.close()
         log.info("outbox relay stopped")
+
+    def _wait(self, listener: DueListener) -> None:
+        """Until a notification, the sweep's interval, or stop(): in slices, so that a
+        SIGTERM is answered within half a second."""
+        deadline = time.monotonic() + self.interval
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or listener.wait(min(left, 0.5)):
+                return

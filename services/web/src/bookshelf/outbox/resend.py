@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import current_app
-
 from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
@@ -17,9 +15,7 @@ ResendOutcome = Literal["queued", "not-resendable", "broker-down", "invalid"]
 
 def resend(event: EmailEvent) -> ResendOutcome:
     """failed/uncertain/pending → pending with a fresh retry budget, then publish."""
-    if not delivery.record_resend(
-        db.session.connection(), event.id, grace=current_app.config["OUTBOX_GRACE"]
-    ):
+    if not delivery.record_resend(db.session.connection(), event.id):
         db.session.rollback()
         return "not-resendable"
     db.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
 from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
+from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
 
@@ -34,6 +35,10 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
         # back. Worker-only: the web's publishing stays bounded by
         # task_publish_retry_policy and the socket timeouts of the shared settings.
         "broker_connection_max_retries": None,
+        # Config > Broker Settings > broker_transport. kombu's Redis transport with a
+        # fix for a crash on broker restarts (broker_transport.py); the URL stays
+        # redis://. Worker-only: the web publishes and never restores unacked messages.
+        "broker_transport": TRANSPORT,
     }
 
 

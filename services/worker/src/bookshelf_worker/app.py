@@ -30,9 +30,9 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
         **celery_settings(settings.broker_url),
         # Config > Broker Settings > broker_connection_max_retries. Celery's default
         # (100 tries, backing off to 30 s apart) makes the worker exit after ~45 min
-        # without a broker. Compose dev has no restart policy, so the emails would then
-        # wait for a human; retrying for ever resumes on its own when the broker is
-        # back. Worker-only: the web's publishing stays bounded by
+        # without a broker; retrying for ever resumes on its own when the broker is
+        # back, and the liveness watchdog (liveness.py) is what restarts a worker that
+        # stopped consuming. Worker-only: the relay's publishing stays bounded by
         # task_publish_retry_policy and the socket timeouts of the shared settings.
         "broker_connection_max_retries": None,
         # Config > Broker Settings > broker_transport. kombu's Redis transport with a

@@ -46,6 +46,9 @@ class CeleryWorker:
                 "MAIL_DEFAULT_SENDER": mail_sender,
                 "MAIL_TIMEOUT": str(mail_timeout),
                 "CELERY_WORKER_READY_FILE": str(self.ready_file),
+                # Liveness as in the images: a worker that stops consuming exits, and the
+                # supervisor restarts it (bookshelf_worker.liveness).
+                "CELERY_WORKER_HEARTBEAT_FILE": str(workdir / f"{name}.heartbeat"),
                 "PYTHONUNBUFFERED": "1",
             }
         )

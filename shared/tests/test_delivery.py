@@ -3,9 +3,10 @@ that every writer only makes the transitions TRANSITIONS allows."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -149,6 +150,39 @@ def test_a_publication_never_overwrites_a_claim(outbox_engine: Engine) -> None:
     assert claim is not None
     assert not delivery.record_published(outbox_engine, event_id, EmailStatus.PENDING)
     assert row(outbox_engine, event_id).status == "sending"
+
+
+def test_a_claim_waits_for_the_relay_that_holds_the_row(outbox_engine: Engine) -> None:
+    """The relay republishes a 'sending' row whose lease ran out while it holds the row
+    (FOR UPDATE) and records 'queued' just after. A worker that gets the message in
+    between must wait for that commit: read before it, the row says 'sending' and the
+    only message for the event would be dropped as a copy."""
+    event_id = new_event(outbox_engine, EmailStatus.SENDING, attempts=1)
+    expire(outbox_engine, event_id)
+    with outbox_engine.connect() as relay, ThreadPoolExecutor(max_workers=1) as pool:
+        held = relay.begin()
+        relay.execute(select(events.c.id).where(events.c.id == event_id).with_for_update())
+        claiming = pool.submit(delivery.claim, outbox_engine, event_id)  # the message arrived
+        assert wait_for_lock_wait(outbox_engine, claiming)
+        assert delivery.record_published(relay, event_id, EmailStatus.SENDING)
+        held.commit()
+        assert claiming.result(timeout=10) == Claim(event_id, 2)
+
+
+def wait_for_lock_wait(engine: Engine, claiming: Future[Claim | None]) -> bool:
+    """True once a session of this database waits on a row lock; False if `claiming`
+    finished first (it did not wait)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not claiming.done():
+        with engine.connect() as connection:
+            if connection.execute(waiting).scalar_one():
+                return True
+        time.sleep(0.01)
+    return False
 
 
 def test_a_retry_is_due_after_its_countdown_and_the_grace(outbox_engine: Engine) -> None:

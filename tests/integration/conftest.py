@@ -1,10 +1,10 @@
-"""Real servers for the integration tests: a Redis-protocol broker, MailHog, a
-`celery worker` process and a migrated Postgres for the web app, each on free ports,
-started once per module."""
+"""Real servers for the integration tests, each on free ports: one Postgres for the run
+(a database migrated once with Flask-Migrate, then copied for each module, or for each
+test that needs the outbox to itself), and per module a Redis-protocol broker, MailHog
+and a `celery worker` process on that module's database."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +14,62 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from bookshelf import create_app
-from bookshelf.extensions import db
-from bookshelf_tasks.celery_config import configure, producer_settings
+from bookshelf_tasks.celery_config import celery_settings, configure
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.postgres import PostgresServer
 from devstack.worker import CeleryWorker
-from tests.integration.web_app import MIGRATIONS, UNREACHABLE_BROKER, MakeWeb, web_config
+from tests.integration.support import (
+    MIGRATIONS,
+    UNREACHABLE_BROKER,
+    MakeWeb,
+    Outbox,
+    clone_database,
+    dispose_web,
+    unique_address,
+    web_config,
+)
+
+TEMPLATE = "bookshelf_template"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres: PostgresServer) -> str:
+    """The name of a database migrated as the stack migrates it, to copy from."""
+    url = postgres.create_database(TEMPLATE)
+    app = create_app(web_config(url, UNREACHABLE_BROKER))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+    dispose_web(app)  # a template must have no connections when it is copied
+    return TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres: PostgresServer, migrated_template: str) -> str:
+    """The module's own migrated database; its worker and web apps share it."""
+    return clone_database(postgres, migrated_template)
+
+
+@pytest.fixture(scope="module")
+def outbox(database_url: str) -> Iterator[Outbox]:
+    table = Outbox(database_url)
+    yield table
+    table.close()
+
+
+@pytest.fixture
+def own_outbox(postgres: PostgresServer, migrated_template: str) -> Iterator[Outbox]:
+    """A migrated database for this test alone: no other test's row is ever due in
+    it, so a relay pass there handles exactly this test's rows."""
+    table = Outbox(clone_database(postgres, migrated_template))
+    yield table
+    table.close()
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +84,11 @@ def broker(stack_dir: Path) -> Iterator[BrokerServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def mailhog_server(stack_dir: Path) -> Iterator[MailHogServer]:
-    server = MailHogServer(stack_dir).start()
+@pytest.fixture(scope="session")
+def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailHogServer]:
+    server = MailHogServer(tmp_path_factory.mktemp("mailhog")).start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(
-    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer
-) -> Iterator[CeleryWorker]:
-    process = CeleryWorker(stack_dir, broker.url, mailhog_server.smtp_port).start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture
@@ -57,9 +97,22 @@ def mailhog(mailhog_server: MailHogServer) -> MailHogClient:
 
 
 @pytest.fixture(scope="module")
+def worker(
+    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer, database_url: str
+) -> Iterator[CeleryWorker]:
+    process = CeleryWorker(
+        stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
 def producer(broker: BrokerServer) -> Iterator[Celery]:
-    """A publish-only Celery app, configured exactly as the web app's."""
-    app = configure(Celery("integration-producer"), producer_settings(broker.url))
+    """A publish-only Celery app with the web app's settings (bookshelf.outbox.producer)."""
+    app = configure(
+        Celery("integration-producer", set_as_current=False), celery_settings(broker.url)
+    )
     yield app
     app.close()
 
@@ -67,32 +120,19 @@ def producer(broker: BrokerServer) -> Iterator[Celery]:
 @pytest.fixture
 def address() -> str:
     """A recipient no other test uses."""
-    return f"reader-{uuid.uuid4().hex[:12]}@example.com"
-
-
-@pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    """A Postgres of the module's own, migrated with Flask-Migrate."""
-    with PostgresServer() as server:
-        url = server.create_database("bookshelf_integration")
-        app = create_app(web_config(url, UNREACHABLE_BROKER))
-        with app.app_context():
-            upgrade(directory=MIGRATIONS)
-            db.engine.dispose()
-        yield url
+    return unique_address()
 
 
 @pytest.fixture
 def make_web(database_url: str) -> Iterator[MakeWeb]:
-    """Web apps on that database, each with the broker URL it is given."""
+    """Web apps on the module's database (or the one given), each with its broker URL."""
     made: list[Flask] = []
 
-    def make(broker_url: str) -> Flask:
-        app = create_app(web_config(database_url, broker_url))
+    def make(broker_url: str, url: str | None = None) -> Flask:
+        app = create_app(web_config(url or database_url, broker_url))
         made.append(app)
         return app
 
     yield make
     for app in made:
-        with app.app_context():
-            db.engine.dispose()
+        dispose_web(app)

@@ -1,26 +1,42 @@
 """One id from the POST to the SMTP send, no mocks: the web app (test client, real
-Postgres) gets X-Request-ID, the `celery worker` process logs it on the email's outcome
-line; the same when the email was left pending and the outbox relay queued it later."""
+Postgres) gets X-Request-ID and stores it on the outbox row; the message carries it as
+a header; the `celery worker` process logs it on the email's outcome line. The same
+when the request could not publish and the outbox relay did, later, outside any request."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import timedelta
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from flask import Flask
+import redis
 from flask.testing import FlaskClient
 
-from bookshelf.extensions import db
-from bookshelf.models import EmailEvent
-from bookshelf.outbox_relay import relay_pending
+from bookshelf_tasks import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
-from devstack.process import wait_until
 from devstack.worker import CeleryWorker
-from tests.integration.web_app import MakeWeb, closed_broker_url, logged_in_client
+from tests.integration.support import (
+    MakeWeb,
+    Outbox,
+    closed_broker_url,
+    logged_in_client,
+    message_id,
+    relay_pass,
+    wait_for_lines,
+)
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def idle_broker(stack_dir: Path) -> Iterator[BrokerServer]:
+    """A broker no worker reads: what the web publishes stays there to be looked at."""
+    server = BrokerServer(stack_dir / f"idle-broker-{uuid.uuid4().hex[:6]}").start()
+    yield server
+    server.stop()
 
 
 def add_book(client: FlaskClient, request_id: str) -> None:
@@ -30,70 +46,64 @@ def add_book(client: FlaskClient, request_id: str) -> None:
         headers={"X-Request-ID": request_id},
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-
-def the_event(app: Flask, user_id: int) -> EmailEvent:
-    with app.app_context():
-        [event] = db.session.scalars(db.select(EmailEvent).filter_by(owner_id=user_id)).all()
-        db.session.expunge(event)
-        return event
-
-
-def outcome_line(worker: CeleryWorker, event_id: str) -> str:
-    """The worker's 'sent' line for the event, once it is in the log."""
-    found: list[str] = []
-
-    def logged() -> bool:
-        found[:] = [
-            line
-            for line in worker.log_path.read_text().splitlines()
-            if f"outcome=sent event_id={event_id} " in line
-        ]
-        return bool(found)
-
-    assert wait_until(logged, 20), f"no outcome line for {event_id} in {worker.log_path}"
-    [line] = found
-    return line
+    assert response.headers["X-Request-ID"] == request_id
 
 
 def test_the_posts_request_id_reaches_the_workers_outcome_line(
     make_web: MakeWeb,
     broker: BrokerServer,
+    idle_broker: BrokerServer,
     worker: CeleryWorker,
+    outbox: Outbox,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    app = make_web(broker.url)
-    client, user_id = logged_in_client(app, address)
+    client, user_id = logged_in_client(make_web(idle_broker.url), address)
     request_id = f"itest-{uuid.uuid4().hex[:12]}"
-
     add_book(client, request_id)
-    [email] = mailhog.wait_for(address, 1, timeout=20)
-    event = the_event(app, user_id)
-    assert email.message_id == f"<{event.id}@bookshelf>"
-    assert (event.status, event.request_id) == ("queued", request_id)
+    [event] = outbox.owned_by(user_id)
+    assert (event["status"], event["request_id"]) == ("queued", request_id)
 
-    line = outcome_line(worker, event.id)
-    assert line.endswith(f"task_id={event.id} attempt=1 request_id={request_id}"), line
+    # web -> message: the header, outside the payload, on the queue no worker reads.
+    idle = redis.Redis.from_url(idle_broker.url)
+    raw = idle.rpop(EMAIL_QUEUE)
+    assert isinstance(raw, bytes) and idle.llen(EMAIL_QUEUE) == 0
+    message = json.loads(raw)
+    assert message["headers"]["id"] == event["id"]
+    assert message["headers"][REQUEST_ID_HEADER] == request_id
+    idle.close()
+
+    # message -> worker: the very same message, handed to the broker the worker reads.
+    live = redis.Redis.from_url(broker.url)
+    live.lpush(EMAIL_QUEUE, raw)
+    live.close()
+    [email] = mailhog.wait_for(address, 1, timeout=20)
+    assert email.message_id == message_id(event["id"])
+    [line] = wait_for_lines(worker, "sent", event["id"])
+    assert line.endswith(f"task_id={event['id']} attempt=1 request_id={request_id}"), line
+    outbox.wait_for([event["id"]], "sent", timeout=10)
 
 
 def test_a_relayed_email_still_names_the_post_that_caused_it(
     make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
+    outbox: Outbox,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    down = make_web(closed_broker_url())
-    client, user_id = logged_in_client(down, address)
+    client, user_id = logged_in_client(make_web(closed_broker_url()), address)
     request_id = f"itest-{uuid.uuid4().hex[:12]}"
     add_book(client, request_id)
-    assert the_event(down, user_id).status == "pending"
+    [event] = outbox.owned_by(user_id)
+    assert (event["status"], event["request_id"]) == ("pending", request_id)
 
-    up = make_web(broker.url)
-    with up.app_context():  # the relay: no request, the row's id
-        assert relay_pending(limit=100, older_than=timedelta(0)).queued >= 1
-    mailhog.wait_for(address, 1, timeout=20)
+    # The relay: no request of its own; the id comes from the row.
+    outbox.force_due([event["id"]])
+    assert relay_pass(make_web(broker.url)).published == 1
+    [email] = mailhog.wait_for(address, 1, timeout=20)
+    assert email.message_id == message_id(event["id"])
 
-    line = outcome_line(worker, the_event(up, user_id).id)
+    [line] = wait_for_lines(worker, "sent", event["id"])
     assert line.endswith(f" request_id={request_id}"), line
+    outbox.wait_for([event["id"]], "sent", timeout=10)

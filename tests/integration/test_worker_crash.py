@@ -1,9 +1,13 @@
-"""The worker's "never lose an email" promises, with real processes and no mocks: a
-pool child killed mid-send (an OOM kill), a warm shutdown with an email in flight,
-and an SMTP server that is down and then comes back.
+"""The worker's crash promises, with real processes and no mocks: a pool process
+killed before DATA (its email is sent later, once) or after DATA began (its email is
+'uncertain' and never resent by itself), a warm shutdown that finishes the email in
+flight, and an SMTP server that is down and then comes back.
 
-The SMTP server holds each message after its body arrived and before its reply, the
-window in which a crash leaves the sender unsure whether the email went out."""
+The SMTP server (aiosmtpd) can hold a session at RCPT, before the point of no return,
+or at DATA, after the body arrived and before the reply: the window in which a crash
+leaves the sender unsure whether the email went out. Each test has a database, a broker
+and a worker of its own, so a relay pass handles its rows only and the broker's queue
+holds only its messages."""
 
 from __future__ import annotations
 
@@ -15,52 +19,72 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis
 from aiosmtpd.controller import Controller
-from celery import Celery
-from celery.result import AsyncResult
+from flask import Flask
 
-from bookshelf_tasks import BookEvent, signature_for
+from bookshelf_tasks import EMAIL_QUEUE
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from devstack.process import wait_until
 from devstack.worker import STOP_TIMEOUT, CeleryWorker
+from tests.integration.support import (
+    MakeWeb,
+    Outbox,
+    add_books,
+    message_id,
+    new_user,
+    relay_pass,
+    unique_address,
+    wait_for_lines,
+)
 
 pytestmark = pytest.mark.integration
 
-Seen = tuple[str, str]  # (recipient, Message-ID)
+Phase = Literal["RCPT", "DATA"]
 
 
+@dataclass
 class HoldingSMTP:
-    """Records every message whose body arrived and, while `hold` is set, keeps its
-    250 back until `release` is set. A client that disconnects meanwhile makes
-    aiosmtpd cancel the handler: that copy is `abandoned`, never `accepted`."""
+    """Holds every session at `hold_at` until `release` is set, recording who got how
+    far by Message-ID: `received` (the body arrived), `accepted` (answered 250). A
+    client that disconnects while held makes aiosmtpd cancel the handler: that
+    session is `abandoned`, never accepted."""
 
-    def __init__(self, hold: bool = True) -> None:
-        self.hold = hold
-        self.release = threading.Event()
-        self.received: list[Seen] = []
-        self.abandoned: list[Seen] = []
-        self.accepted: list[Seen] = []
+    hold_at: Phase | None = None
+    release: threading.Event = field(default_factory=threading.Event)
+    at_rcpt: list[str] = field(default_factory=list)  # recipients
+    received: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)  # a recipient or a Message-ID
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        seen = (envelope.rcpt_tos[0], email.message_from_bytes(envelope.content)["Message-ID"])
-        self.received.append(seen)
+    async def _hold(self, phase: Phase, who: str) -> None:
         try:
-            while self.hold and not self.release.is_set():
+            while self.hold_at == phase and not self.release.is_set():
                 await asyncio.sleep(0.01)
         except asyncio.CancelledError:
-            self.abandoned.append(seen)
+            self.abandoned.append(who)
             raise
-        self.accepted.append(seen)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        self.at_rcpt.append(address)
+        await self._hold("RCPT", address)
+        envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    def count(self, kind: str, address: str) -> int:
-        return [rcpt for rcpt, _ in getattr(self, kind)].count(address)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mid = str(email.message_from_bytes(envelope.content)["Message-ID"])
+        self.received.append(mid)
+        await self._hold("DATA", mid)
+        self.accepted.append(mid)
+        return "250 OK"
 
 
 @contextmanager
@@ -74,23 +98,44 @@ def smtp_server(handler: HoldingSMTP, port: int) -> Iterator[None]:
         controller.stop()
 
 
-@pytest.fixture
-def holding_smtp() -> Iterator[tuple[HoldingSMTP, int]]:
-    handler, port = HoldingSMTP(), free_port()
-    with smtp_server(handler, port):
-        yield handler, port
+@dataclass
+class Stack:
+    """This test's broker, web app (on its own database) and worker."""
+
+    broker: BrokerServer
+    web: Flask
+    outbox: Outbox
+    worker: CeleryWorker
+
+    def queued_messages(self) -> tuple[int, int]:
+        """(waiting on the `email` list, delivered but unacknowledged)."""
+        client = redis.Redis.from_url(self.broker.url)
+        try:
+            return int(client.llen(EMAIL_QUEUE)), int(client.hlen("unacked"))
+        finally:
+            client.close()
 
 
 @contextmanager
-def running_worker(
-    stack_dir: Path, broker: BrokerServer, port: int, name: str
-) -> Iterator[CeleryWorker]:
-    worker = CeleryWorker(stack_dir, broker.url, port, name=f"{name}-{uuid.uuid4().hex[:6]}")
-    worker.start()
+def stack(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox, smtp_port: int, name: str
+) -> Iterator[Stack]:
+    workdir = stack_dir / f"{name}-{uuid.uuid4().hex[:6]}"
+    broker = BrokerServer(workdir / "broker").start()
+    worker = CeleryWorker(workdir, broker.url, smtp_port, database_url=own_outbox.url, name=name)
     try:
-        yield worker
+        worker.start()
+        yield Stack(broker, make_web(broker.url, own_outbox.url), own_outbox, worker)
     finally:
         worker.stop()
+        broker.stop()
+
+
+def add_book(stack: Stack, mailbox: str) -> tuple[str, str]:
+    """A new user's book, its row written and published by the web app."""
+    address = unique_address(mailbox)
+    [event_id] = add_books(stack.web, new_user(stack.web, address), ["Rayuela"])
+    return address, event_id
 
 
 def main_pid(worker: CeleryWorker) -> int:
@@ -112,100 +157,133 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
-def enqueue(producer: Celery, mailbox: str) -> tuple[str, BookEvent]:
-    address = f"{mailbox}-{uuid.uuid4().hex[:8]}@example.com"
-    event = BookEvent.create(
-        kind="added", user_email=address, user_name="Ana", locale="es", book_id=7,
-        title="Rayuela", author="Julio Cortázar",
-    )  # fmt: skip
-    signature_for(event, app=producer).apply_async()
-    return address, event
+def kill_pool_process(worker: CeleryWorker) -> int:
+    """SIGKILL the only pool process (--concurrency 1), as the OOM killer does."""
+    [child] = children_of(main_pid(worker))
+    os.kill(child, signal.SIGKILL)
+    return child
 
 
-def state(producer: Celery, event: BookEvent) -> str:
-    return str(AsyncResult(event.event_id, app=producer).state)
-
-
-def test_pool_child_killed_mid_send_is_requeued_at_once_and_delivered(
-    stack_dir: Path, broker: BrokerServer, producer: Celery, holding_smtp: tuple[HoldingSMTP, int]
+def test_pool_process_killed_before_data_is_sent_later_exactly_once(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
 ) -> None:
-    handler, port = holding_smtp
-    with running_worker(stack_dir, broker, port, "oom") as worker:
-        main = main_pid(worker)
-        [child] = children_of(main)  # --concurrency 1
-        address, event = enqueue(producer, "oom")
-        assert wait_until(lambda: handler.count("received", address) == 1, 15)
+    handler, port = HoldingSMTP(hold_at="RCPT"), free_port()
+    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "oom") as s:
+        address, event_id = add_book(s, "oom")
+        assert wait_until(lambda: handler.at_rcpt.count(address) == 1, 15)
+        held = s.outbox.row(event_id)
+        assert (held["status"], held["attempts"], held["data_sent_at"]) == ("sending", 1, None)
 
-        os.kill(child, signal.SIGKILL)  # what the OOM killer does
-        assert wait_until(lambda: handler.count("abandoned", address) == 1, 5)
-        handler.release.set()
+        child = kill_pool_process(s.worker)
+        assert wait_until(lambda: handler.abandoned.count(address) == 1, 5)
+        # task_reject_on_worker_lost requeued the message at once (visibility_timeout
+        # is an hour); its redelivery finds the row claimed by the dead attempt's lease
+        # and is dropped. Nothing was sent: the row is still due to be sent.
+        wait_for_lines(s.worker, "duplicate-skipped", event_id, timeout=15)
+        assert s.outbox.row(event_id)["status"] == "sending"
+        handler.hold_at = None
 
-        # visibility_timeout is an hour: delivery within seconds proves that
-        # task_reject_on_worker_lost requeued the message at once. (The main process
-        # notices the dead child at once or at its next 5 s pool check.)
-        delivered = wait_until(lambda: handler.count("accepted", address) == 1, 15)
-        assert delivered, worker.log_path.read_text()[-3000:]
-        assert wait_until(lambda: state(producer, event) == "SUCCESS", 10)
+        # The lease runs out (SEND_LEASE: 60 s, forced here): the relay publishes the
+        # event again, the next attempt claims it and sends it.
+        assert s.outbox.force_due([event_id]) == 1
+        relayed = relay_pass(s.web)
+        assert (relayed.published, relayed.uncertain, relayed.still_due) == (1, 0, 0)
+        row = s.outbox.wait_for([event_id], "sent", timeout=20)[event_id]
+        # One more publication: the relay's (it holds the row while it publishes).
+        assert (row["attempts"], row["publications"]) == (2, held["publications"] + 1)
+        [sent] = wait_for_lines(s.worker, "sent", event_id)
+        assert "attempt=2 " in sent
 
-        # The body reached the server twice, always with the same Message-ID; only
-        # the redelivery was answered 250. A server that commits before replying
-        # would have kept the first copy too: at most two, recognisably the same.
-        assert handler.count("received", address) == 2
-        assert {mid for rcpt, mid in handler.received if rcpt == address} == {
-            f"<{event.event_id}@bookshelf>"
-        }
-        assert handler.count("accepted", address) == 1
-        # A requeue is not a retry: the redelivery logs attempt=1 again.
-        sent = f"outcome=sent event_id={event.event_id} task_id={event.event_id} attempt=1"
-        assert worker.log_path.read_text().count(sent) == 1
+        mid = message_id(event_id)
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 1)
+        assert handler.at_rcpt.count(address) == 2
+        assert len(wait_for_lines(s.worker, "duplicate-skipped", event_id)) == 1
+        # The main process survived and replaced its pool process.
+        assert s.worker.process.running
+        assert child not in children_of(main_pid(s.worker))
 
-        assert worker.process.running
-        replacements = children_of(main)
-        assert replacements and child not in replacements
+
+def test_pool_process_killed_after_data_began_is_uncertain_and_not_resent(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
+) -> None:
+    handler, port = HoldingSMTP(hold_at="DATA"), free_port()
+    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "oom-data") as s:
+        _, event_id = add_book(s, "oom-data")
+        mid = message_id(event_id)
+        assert wait_until(lambda: handler.received.count(mid) == 1, 15)
+        kill_pool_process(s.worker)
+        assert wait_until(lambda: handler.abandoned.count(mid) == 1, 5)
+
+        # Past the point of no return: the row says so, and the redelivered message
+        # finds it claimed and is dropped.
+        held = s.outbox.row(event_id)
+        assert (held["status"], held["attempts"]) == ("sending", 1)
+        assert held["data_sent_at"] is not None
+        wait_for_lines(s.worker, "duplicate-skipped", event_id, timeout=15)
+        s.worker.stop()  # nobody left to consume what a relay pass might publish
+        assert s.queued_messages() == (0, 0)
+
+        assert s.outbox.force_due([event_id]) == 1  # the dead attempt's lease is over
+        relayed = relay_pass(s.web)
+        assert (relayed.published, relayed.uncertain, relayed.still_due) == (0, 1, 0)
+        assert s.queued_messages() == (0, 0)  # published nothing
+        row = s.outbox.row(event_id)
+        assert (row["status"], row["attempts"], row["due_at"]) == ("uncertain", 1, None)
+        assert (
+            row["last_error"] == "the worker stopped after handing the message to the mail server"
+        )
+        # Settled: a later pass has nothing to do with it.
+        assert relay_pass(s.web).uncertain == 0
+        # The server got the body once and never answered it: at most one copy.
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 0)
 
 
 def test_warm_shutdown_finishes_the_email_in_flight(
-    stack_dir: Path, broker: BrokerServer, producer: Celery, holding_smtp: tuple[HoldingSMTP, int]
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
 ) -> None:
-    handler, port = holding_smtp
-    with running_worker(stack_dir, broker, port, "sigterm") as worker:
-        address, event = enqueue(producer, "sigterm")
-        assert wait_until(lambda: handler.count("received", address) == 1, 15)
+    handler, port = HoldingSMTP(hold_at="DATA"), free_port()
+    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "sigterm") as s:
+        _, event_id = add_book(s, "sigterm")
+        mid = message_id(event_id)
+        assert wait_until(lambda: handler.received.count(mid) == 1, 15)
 
         # SIGTERM to the main process only, as `docker stop` does to PID 1.
-        os.kill(main_pid(worker), signal.SIGTERM)
+        os.kill(main_pid(s.worker), signal.SIGTERM)
         # "Warm shutdown (MainProcess)"; matched loosely so that a cold shutdown
         # (REMAP_SIGTERM=SIGQUIT) fails below, on the email, not here.
-        assert wait_until(lambda: "shutdown (MainProcess)" in worker.log_path.read_text(), 10)
-        assert worker.process.running  # waiting for the email it is sending
+        log = s.worker.log_path
+        assert wait_until(lambda: "shutdown (MainProcess)" in log.read_text(), 10)
+        assert s.worker.process.running  # waiting for the email it is sending
         handler.release.set()
 
-        assert worker.process.proc is not None
-        assert worker.process.proc.wait(STOP_TIMEOUT) == 0
-        assert handler.count("accepted", address) == 1
-        assert handler.count("received", address) == 1
-        assert state(producer, event) == "SUCCESS"
-        # Acknowledged before exit: nothing is left for the next worker to resend.
-        client = redis.Redis.from_url(broker.url)
-        assert client.llen("email") == 0 and client.hlen("unacked") == 0
+        assert s.worker.process.proc is not None
+        assert s.worker.process.proc.wait(STOP_TIMEOUT) == 0
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 1)
+        row = s.outbox.row(event_id)
+        assert (row["status"], row["attempts"]) == ("sent", 1)
+        # Recorded and acknowledged before exit: nothing is left to send again.
+        assert s.queued_messages() == (0, 0)
+        assert relay_pass(s.web).handled == 0
 
 
-def test_smtp_down_then_back_is_retried_until_delivered(
-    stack_dir: Path, broker: BrokerServer, producer: Celery
+def test_smtp_down_then_back_is_retried_until_sent(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
 ) -> None:
-    handler, port = HoldingSMTP(hold=False), free_port()  # nobody listens there yet
-    with running_worker(stack_dir, broker, port, "smtp-down") as worker:
-        address, event = enqueue(producer, "smtp-down")
-        log = worker.log_path
-        first = f"outcome=retrying event_id={event.event_id} task_id={event.event_id} attempt=1 "
-        assert wait_until(lambda: first in log.read_text(), 15), log.read_text()[-3000:]
-        retrying = next(line for line in log.read_text().splitlines() if first in line)
-        assert "failure=transient" in retrying and "ConnectionRefusedError" in retrying
+    handler, port = HoldingSMTP(), free_port()  # nobody listens there yet
+    with stack(stack_dir, make_web, own_outbox, port, "smtp-down") as s:
+        _, event_id = add_book(s, "smtp-down")
+        [retrying] = wait_for_lines(s.worker, "retrying", event_id, timeout=15)
+        assert "attempt=1 " in retrying and "failure=transient" in retrying
+        assert "ConnectionRefusedError" in retrying
+        row = s.outbox.row(event_id)
+        assert (row["status"], row["attempts"]) == ("retrying", 1)
+        assert "ConnectionRefusedError" in (row["last_error"] or "")
 
         # The first countdown is 1-2 s (EMAIL_RETRY_BACKOFF_BASE 2 s, jitter 0.5-1).
         with smtp_server(handler, port):
-            assert wait_until(lambda: handler.count("accepted", address) == 1, 15)
-            assert wait_until(lambda: state(producer, event) == "SUCCESS", 10)
-        sent = f"outcome=sent event_id={event.event_id} task_id={event.event_id} attempt=2"
-        assert wait_until(lambda: sent in log.read_text(), 5), log.read_text()[-3000:]
-        assert handler.count("received", address) == 1
+            row = s.outbox.wait_for([event_id], "sent", timeout=20)[event_id]
+        assert (row["attempts"], row["last_error"]) == (2, None)
+        [sent] = wait_for_lines(s.worker, "sent", event_id)
+        assert "attempt=2 " in sent
+        mid = message_id(event_id)
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 1)

@@ -1,97 +1,90 @@
-"""Phase 1, no mocks: signature builder -> broker -> `celery worker` process -> MailHog."""
+"""No mocks: an outbox row written by the web app (`record`, then `dispatch.publish`)
+-> broker -> `celery worker` process (claims the row in Postgres) -> MailHog."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from celery import Celery
-from celery.result import AsyncResult
+from flask import Flask
 
-from bookshelf_tasks import BookEvent, signature_for
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient, MailHogServer
-from devstack.process import wait_until
 from devstack.worker import CeleryWorker
+from tests.integration.support import (
+    MakeWeb,
+    Outbox,
+    add_books,
+    delete_book,
+    emails_per_event,
+    message_id,
+    new_user,
+    wait_for_lines,
+)
 
 pytestmark = pytest.mark.integration
 
+TITLE = "El nombre de la rosa"
 
-def event_for(address: str, kind: str = "added", **changes: object) -> BookEvent:
-    fields: dict[str, object] = {
-        "kind": kind,
-        "user_email": address,
-        "user_name": "Ana Núñez",
-        "locale": "es",
-        "book_id": 11,
-        "title": "El nombre de la rosa",
-        "author": "Umberto Eco",
-        "isbn": "9788426403568",
-        "year": 1980,
-    }
-    fields.update(changes)
-    return BookEvent.create(**fields)  # type: ignore[arg-type]
+
+@pytest.fixture
+def web(make_web: MakeWeb, broker: BrokerServer) -> Flask:
+    return make_web(broker.url)
 
 
 @pytest.mark.parametrize("kind", ["added", "deleted"])
-def test_an_enqueued_event_becomes_exactly_one_email(
-    worker: CeleryWorker, producer: Celery, mailhog: MailHogClient, address: str, kind: str
+def test_a_published_event_becomes_exactly_one_email(
+    web: Flask,
+    worker: CeleryWorker,
+    outbox: Outbox,
+    mailhog: MailHogClient,
+    address: str,
+    kind: str,
 ) -> None:
-    event = event_for(address, kind)
-    result = signature_for(event, app=producer).apply_async()
+    user_id = new_user(web, address)
+    # For "deleted", the book's own 'added' row stays pending (never published).
+    [event_id] = add_books(web, user_id, [TITLE], published=kind == "added")
+    if kind == "deleted":
+        event_id = delete_book(web, user_id, event_id)
 
     [email] = mailhog.wait_for(address, 1, timeout=20)
-    assert event.title in email.subject
+    assert TITLE in email.subject
+    assert email.subject.startswith("Libro añadido" if kind == "added" else "Libro eliminado")
     assert email.to == [address]
-    assert email.message_id == f"<{event.event_id}@bookshelf>"
-    assert "Umberto Eco" in email.part("text/plain")
-    assert "Umberto Eco" in email.part("text/html")
+    assert email.message_id == message_id(event_id)
+    assert "Italo Calvino" in email.part("text/plain")
+    assert "Italo Calvino" in email.part("text/html")
+    assert "Lucía Pérez" in email.part("text/plain")
 
-    # The state the web's status page reads, through the producer's backend.
-    assert result.id == event.event_id
-    assert wait_until(lambda: AsyncResult(result.id, app=producer).state == "SUCCESS", 10)
-    assert len(mailhog.messages_to(address)) == 1
-
-
-def test_the_same_event_published_twice_is_one_email(
-    worker: CeleryWorker, producer: Celery, mailhog: MailHogClient, address: str
-) -> None:
-    """Published twice (a relay re-send): the second copy finds the first one's
-    sent-marker (test_duplicate_guard.py). One worker process with prefetch 1 and
-    acks_late takes the second only after the first has returned."""
-    event = event_for(address, title="Dune")
-    signature_for(event, app=producer).apply_async()
-    signature_for(event, app=producer).apply_async()
-    skipped = f"outcome=duplicate-skipped event_id={event.event_id}"
-    assert wait_until(lambda: skipped in worker.log_path.read_text(), 20)
-    [email] = mailhog.wait_for(address, 1, timeout=20)
-    assert email.message_id == f"<{event.event_id}@bookshelf>"
-    assert len(mailhog.messages_to(address)) == 1
+    # The worker records 'sent' after the 250; the row, not Celery, is the state.
+    row = outbox.wait_for([event_id], "sent", timeout=10)[event_id]
+    assert (row["kind"], row["attempts"]) == (kind, 1)
+    assert row["delivered_at"] is not None and row["data_sent_at"] is not None
+    assert (row["due_at"], row["last_error"]) == (None, None)
+    assert emails_per_event(mailhog, address) == {message_id(event_id): 1}
 
 
 def test_worker_logs_one_structured_line_per_email(
-    worker: CeleryWorker, producer: Celery, mailhog: MailHogClient, address: str
+    web: Flask, worker: CeleryWorker, outbox: Outbox, mailhog: MailHogClient, address: str
 ) -> None:
-    event = event_for(address, title="Log me")
-    signature_for(event, app=producer).apply_async()
+    [event_id] = add_books(web, new_user(web, address), ["Log me"])
     mailhog.wait_for(address, 1, timeout=20)
 
-    def logged() -> bool:
-        return f"outcome=sent event_id={event.event_id}" in worker.log_path.read_text()
-
-    assert wait_until(logged, 10), worker.log_path.read_text()[-2000:]
-    line = next(
-        line
-        for line in worker.log_path.read_text().splitlines()
-        if event.event_id in line and "outcome=sent" in line
-    )
-    assert f"task_id={event.event_id}" in line and "attempt=1" in line
+    [line] = wait_for_lines(worker, "sent", event_id, timeout=10)
+    # Published outside a request: no request id header, logged as "-".
+    assert line.endswith(
+        f"outcome=sent event_id={event_id} task_id={event_id} attempt=1 request_id=-"
+    ), line
+    outbox.wait_for([event_id], "sent", timeout=10)
+    assert len(wait_for_lines(worker, "sent", event_id)) == 1
 
 
 def test_ready_file_follows_the_worker_lifecycle(
-    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer
+    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer, database_url: str
 ) -> None:
-    lifecycle = CeleryWorker(stack_dir, broker.url, mailhog_server.smtp_port, name="lifecycle")
+    lifecycle = CeleryWorker(
+        stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url, name="lifecycle"
+    )
     assert not lifecycle.ready_file.exists()
     with lifecycle:
         assert lifecycle.ready_file.exists()

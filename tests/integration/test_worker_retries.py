@@ -1,36 +1,42 @@
-"""The retry policy in a real `celery worker` process: a 451 comes back after its
-countdown (an ETA message held by the worker, acks_late) and is then delivered; a
-550 fails at once. States are read as the web reads them, from the result backend."""
+"""The retry policy in a real `celery worker` process, against a scripted SMTP server:
+a 451 is recorded 'retrying', comes back after its countdown (the task's retry message,
+an ETA the worker holds) and is then sent; a 550 is 'failed' at once. Every state is
+read from the outbox row in Postgres, as the status page reads it."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from celery import Celery
-from celery.result import AsyncResult
+from flask import Flask
 
-from bookshelf_tasks import BookEvent, signature_for
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
-from devstack.process import wait_until
 from devstack.worker import CeleryWorker
+from tests.integration.support import (
+    MakeWeb,
+    Outbox,
+    add_books,
+    new_user,
+    outcome_lines,
+    unique_address,
+    wait_for_lines,
+)
 
 pytestmark = pytest.mark.integration
 
 
+@dataclass
 class ByRecipient:
     """Answers DATA with the reply scripted for the recipient's mailbox name:
     'defer-once' gets one 451, 'refuse' always 550, anything else 250."""
 
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
-        self.delivered: list[str] = []
+    seen: dict[str, int] = field(default_factory=dict)
+    delivered: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         rcpt = envelope.rcpt_tos[0]
@@ -54,54 +60,66 @@ def smtp() -> Iterator[tuple[ByRecipient, int]]:
 
 @pytest.fixture(scope="module")
 def scripted_worker(
-    stack_dir: Path, broker: BrokerServer, smtp: tuple[ByRecipient, int]
+    stack_dir: Path, broker: BrokerServer, smtp: tuple[ByRecipient, int], database_url: str
 ) -> Iterator[CeleryWorker]:
-    worker = CeleryWorker(stack_dir, broker.url, smtp[1], name="scripted-smtp-worker").start()
+    worker = CeleryWorker(
+        stack_dir, broker.url, smtp[1], database_url=database_url, name="scripted-smtp-worker"
+    )
+    worker.start()
     yield worker
     worker.stop()
 
 
-def send(producer: Celery, mailbox: str) -> tuple[str, AsyncResult]:
-    address = f"{mailbox}-{uuid.uuid4().hex[:8]}@example.com"
-    event = BookEvent.create(
-        kind="added", user_email=address, user_name="Ana", locale="en", book_id=1,
-        title="Invisible Cities", author="Italo Calvino",
-    )  # fmt: skip
-    return address, signature_for(event, app=producer).apply_async()
+def send(web: Flask, mailbox: str) -> tuple[str, str]:
+    """A new user's book added and published; its address and event id."""
+    address = unique_address(mailbox)
+    [event_id] = add_books(web, new_user(web, address, locale="en"), ["Invisible Cities"])
+    return address, event_id
 
 
-def states_until_ready(result: AsyncResult, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = AsyncResult(result.id, app=result.app).state
-        if not seen or seen[-1] != state:
-            seen.append(state)
-        if state in ("SUCCESS", "FAILURE"):
-            return seen
-        time.sleep(0.02)
-    raise AssertionError(f"task {result.id} still {seen[-1:]} after {timeout}s: {seen}")
-
-
-def test_a_451_is_retried_after_its_countdown_then_delivered(
-    scripted_worker: CeleryWorker, producer: Celery, smtp: tuple[ByRecipient, int]
+def test_a_451_is_retried_after_its_countdown_then_sent(
+    make_web: MakeWeb,
+    broker: BrokerServer,
+    scripted_worker: CeleryWorker,
+    outbox: Outbox,
+    smtp: tuple[ByRecipient, int],
 ) -> None:
     handler = smtp[0]
-    address, result = send(producer, "defer-once")
-    seen = states_until_ready(result, timeout=20)
-    assert seen[-1] == "SUCCESS"
-    assert "RETRY" in seen  # what the notifications page shows as "retrying"
+    address, event_id = send(make_web(broker.url), "defer-once")
+
+    # The countdown is 1-2 s (EMAIL_RETRY_BACKOFF_BASE, jitter): polled every 10 ms,
+    # the row is seen waiting in 'retrying' on its way to 'sent'.
+    seen = outbox.statuses_until(event_id, ["sent", "failed"], timeout=20)
+    assert seen[-1] == "sent", seen
+    assert "retrying" in seen, seen  # what the status page shows while it waits
+    [retrying] = wait_for_lines(scripted_worker, "retrying", event_id)
+    assert "attempt=1 " in retrying and "smtp_code=451" in retrying
+    [sent] = wait_for_lines(scripted_worker, "sent", event_id)
+    assert "attempt=2 " in sent
+
+    row = outbox.row(event_id)
+    assert (row["attempts"], row["last_error"], row["due_at"]) == (2, None, None)
+    assert row["delivered_at"] is not None
     assert handler.seen[address] == 2 and handler.delivered.count(address) == 1
 
 
 def test_a_550_fails_once_without_retry(
-    scripted_worker: CeleryWorker, producer: Celery, smtp: tuple[ByRecipient, int]
+    make_web: MakeWeb,
+    broker: BrokerServer,
+    scripted_worker: CeleryWorker,
+    outbox: Outbox,
+    smtp: tuple[ByRecipient, int],
 ) -> None:
     handler = smtp[0]
-    address, result = send(producer, "refuse")
-    assert states_until_ready(result, timeout=20)[-1] == "FAILURE"
-    log = scripted_worker.log_path
-    assert wait_until(lambda: f"outcome=failed event_id={result.id}" in log.read_text(), 5)
-    assert log.read_text().count(f"outcome=failed event_id={result.id}") == 1
-    assert "smtp_code=550" in log.read_text()
-    assert handler.seen[address] == 1
+    address, event_id = send(make_web(broker.url), "refuse")
+
+    seen = outbox.statuses_until(event_id, ["sent", "failed"], timeout=20)
+    assert seen[-1] == "failed" and "retrying" not in seen, seen
+    row = outbox.row(event_id)
+    assert row["last_error"] == "550 5.7.1 refused by policy"
+    assert (row["attempts"], row["due_at"], row["delivered_at"]) == (1, None, None)
+
+    [failed] = wait_for_lines(scripted_worker, "failed", event_id)
+    assert "attempt=1 " in failed and "failure=permanent smtp_code=550" in failed
+    assert outcome_lines(scripted_worker, "retrying", event_id) == []
+    assert handler.seen[address] == 1 and address not in handler.delivered

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     func,
     literal_column,
+    select,
     text,
     update,
 )
@@ -233,7 +234,14 @@ def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
         )
         .returning(events.c.attempts)
     )
+    # Lock the row first, whatever its status. The relay publishes a 'sending' row whose
+    # lease ran out while it holds the row, and commits 'queued' just after; a bare
+    # conditional UPDATE would read 'sending' without waiting for that commit, and drop
+    # the only message for the event as a copy. The lock waits; the UPDATE, a statement
+    # of its own, then reads the row as committed.
+    lock = select(events.c.id).where(events.c.id == event_id).with_for_update()
     with _transaction(bind) as connection:
+        connection.execute(lock)
         attempt = connection.execute(statement).scalar_one_or_none()
     return None if attempt is None else Claim(event_id, attempt)
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
 from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
+from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
 
@@ -29,11 +30,15 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
         **celery_settings(settings.broker_url),
         # Config > Broker Settings > broker_connection_max_retries. Celery's default
         # (100 tries, backing off to 30 s apart) makes the worker exit after ~45 min
-        # without a broker. Compose dev has no restart policy, so the emails would then
-        # wait for a human; retrying for ever resumes on its own when the broker is
-        # back. Worker-only: the web's publishing stays bounded by
+        # without a broker; retrying for ever resumes on its own when the broker is
+        # back, and the liveness watchdog (liveness.py) is what restarts a worker that
+        # stopped consuming. Worker-only: the relay's publishing stays bounded by
         # task_publish_retry_policy and the socket timeouts of the shared settings.
         "broker_connection_max_retries": None,
+        # Config > Broker Settings > broker_transport. kombu's Redis transport with a
+        # fix for a crash on broker restarts (broker_transport.py); the URL stays
+        # redis://. Worker-only: the web publishes and never restores unacked messages.
+        "broker_transport": TRANSPORT,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
+from bookshelf_worker import liveness
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import ConfigError
 
@@ -40,6 +41,9 @@ def _unmark_ready(**_: Any) -> None:
 
 try:
     flask_app = create_app()
+    # The heartbeat and its watchdog (liveness.py), when CELERY_WORKER_HEARTBEAT_FILE
+    # is set: only where a supervisor restarts a worker that exits.
+    liveness.install(flask_app.extensions["celery"], liveness.LivenessSettings.from_env())
 except ConfigError as error:
     # Celery would bury this in "Unable to load celery application" and a traceback.
     raise SystemExit(f"bookshelf-worker cannot start: {error}") from None

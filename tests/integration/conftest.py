@@ -79,16 +79,20 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def broker(stack_dir: Path) -> Iterator[BrokerServer]:
-    server = BrokerServer(stack_dir / "broker").start()
-    yield server
-    server.stop()
+    server = BrokerServer(stack_dir / "broker")
+    try:
+        yield server.start()
+    finally:  # also when it never got ready: nothing outlives the module
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailHogServer]:
-    server = MailHogServer(tmp_path_factory.mktemp("mailhog")).start()
-    yield server
-    server.stop()
+    server = MailHogServer(tmp_path_factory.mktemp("mailhog"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -102,9 +106,11 @@ def worker(
 ) -> Iterator[CeleryWorker]:
     process = CeleryWorker(
         stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url
-    ).start()
-    yield process
-    process.stop()
+    )
+    try:
+        yield process.start()
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="module")

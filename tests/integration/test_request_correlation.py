@@ -34,9 +34,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def idle_broker(stack_dir: Path) -> Iterator[BrokerServer]:
     """A broker no worker reads: what the web publishes stays there to be looked at."""
-    server = BrokerServer(stack_dir / f"idle-broker-{uuid.uuid4().hex[:6]}").start()
-    yield server
-    server.stop()
+    server = BrokerServer(stack_dir / f"idle-broker-{uuid.uuid4().hex[:6]}")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 def add_book(client: FlaskClient, request_id: str) -> None:

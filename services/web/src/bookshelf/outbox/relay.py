@@ -169,9 +169,7 @@ class RelayLoop:
             db.session.remove()  # hand the connection back between passes
         if self.heartbeat is not None:
             self.heartbeat.touch()
-        # A pass per commit: publishing is routine; what needs an operator is not.
-        trouble = result.uncertain or result.undeliverable or result.broker_down
-        level = logging.INFO if trouble or result.still_due else logging.DEBUG
+        level = logging.INFO if result.handled or result.still_due else logging.DEBUG
         log.log(
             level,
             "outbox relay: %d published, %d uncertain, %d undeliverable, %d still due%s in %.3fs",

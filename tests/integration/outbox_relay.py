@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+import psycopg2
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from bookshelf.outbox.relay import NOTIFY_CHANNEL
@@ -39,6 +42,7 @@ class OutboxRelay:
         name: str = "outbox-relay",
     ) -> None:
         self.database_url = database_url
+        self.started_at: float | None = None  # time.monotonic() at start()
         self.heartbeat = workdir / f"{name}.heartbeat"
         # Nothing of the caller's broker, mail or lease settings leaks in; the services
         # load a `.env` above their cwd only for what the environment does not set.
@@ -85,6 +89,7 @@ class OutboxRelay:
 
     def start(self, timeout: float = 30.0) -> OutboxRelay:
         self.heartbeat.unlink(missing_ok=True)
+        self.started_at = time.monotonic()
         self.process.start()
         self.process.wait_ready(self.ready, timeout=timeout)
         return self
@@ -92,3 +97,24 @@ class OutboxRelay:
     def stop(self) -> None:
         """SIGTERM: the loop answers within half a second (RelayLoop._wait)."""
         self.process.stop()
+
+
+class DueNotifications:
+    """A LISTEN of our own on the relay's channel, on `database_url`: counts what
+    Postgres delivered there since it began. Postgres delivers a transaction's
+    notifications at its commit, in commit order, and never those of a rollback."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self._connection: Any = psycopg2.connect(url.render_as_string(hide_password=False))
+        self._connection.set_session(autocommit=True)
+        with self._connection.cursor() as cursor:
+            cursor.execute(LISTEN_STATEMENT)
+
+    def count(self) -> int:
+        """How many arrived so far (reads what is waiting on the socket, never blocks)."""
+        self._connection.poll()
+        return len(self._connection.notifies)
+
+    def close(self) -> None:
+        self._connection.close()

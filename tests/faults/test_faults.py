@@ -189,7 +189,9 @@ def test_smtp_refusing_connections_for_a_while(fault_stack: FaultStack, reader: 
         time.sleep(10)
         smtp.start()
 
-    assert_exactly_once(run_case(fault_stack, reader, "SMTP refusing connections 10 s", refuse))
+    tally = run_case(fault_stack, reader, "SMTP refusing connections 10 s", refuse)
+    # Stopping the server cuts a session that may be past DATA: that one is uncertain.
+    assert_exactly_once(tally, uncertain_allowed=True)
 
 
 def test_smtp_451_then_250(fault_stack: FaultStack, reader: Reader) -> None:

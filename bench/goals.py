@@ -251,13 +251,14 @@ def scale_rows(figures: Figures) -> list[GoalRow]:
         loads = [r["load_before"] for r in runs[k]]
         if k > 1:
             label = f"emails/s, {k} workers, 200 ms SMTP"
-            rows.append(GoalRow(f"scale {k}", label, rates, loads=loads, note=note))
+            rows.append(GoalRow(f"scale {k}", label, rates, unit="/s", loads=loads, note=note))
             continue
         ceiling = f"; {number(2000 / float(cpu))}/s would take both cores" if cpu != "-" else ""
         needed = number(100 * figures["options"]["smtp_delay"])
         rows.append(
             GoalRow(
-                "P5", "emails/s, 1 worker, 200 ms SMTP", rates, ">=", 100, loads=loads, note=note,
+                "P5", "emails/s, 1 worker, 200 ms SMTP", rates, ">=", 100, unit="/s", loads=loads,
+                note=note,
                 limit=f"{in_flight} sends in flight; 100/s needs {needed}{ceiling}",
             )
         )  # fmt: skip

@@ -5,6 +5,7 @@ they go use `hey` (bench/hey.py), which costs the shared cores far less.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -95,28 +96,33 @@ def timed(call: Call, session: requests.Session, index: int) -> Sample:
     return Sample(index, seconds, answered_at, reply.status_code, body)
 
 
-def paced(
-    client: ApiClient,
-    call: Call,
-    rate: float,
-    seconds: float,
-    on_each: Callable[[int], None] | None = None,
-) -> Run:
-    """One request every 1/rate s for `seconds` (not a burst). A request slower than
-    the interval delays the next; the run's throughput shows the rate achieved."""
+def paced(client: ApiClient, call: Call, rate: float, seconds: float, senders: int = 4) -> Run:
+    """Request `index` is sent at start + index/rate, for `seconds` (a steady rate, not a
+    burst), over `senders` keep-alive connections, so that one slow answer does not
+    delay the requests scheduled after it (an open loop, as long as fewer than `senders`
+    are slow at once). The run's throughput shows the rate achieved."""
     run = Run()
-    session = client.session()
     count = max(1, round(rate * seconds))
     deadline = time.monotonic() + seconds * 2 + 10  # bounded even if the stack crawls
-    began = time.perf_counter()
-    for index in range(count):
-        if time.monotonic() >= deadline:
-            break
-        if on_each is not None:
-            on_each(index)
-        pause = began + index / rate - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        run.samples.append(timed(call, session, index))
+    lock = threading.Lock()
+    sessions = [client.session() for _ in range(senders)]
+    began = time.perf_counter() + 0.05
+
+    def sender(first: int) -> None:
+        for index in range(first, count, senders):
+            if time.monotonic() >= deadline:
+                return
+            pause = began + index / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sample = timed(call, sessions[first], index)
+            with lock:
+                run.samples.append(sample)
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     run.wall_seconds = time.perf_counter() - began
     return run

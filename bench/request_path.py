@@ -125,8 +125,9 @@ def p1_p6(
 def p4(
     stack: LocalStack, client: ApiClient, outbox: Outbox, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """Adds paced at 50/s (one every 20 ms, a Python client: each 201's arrival time is
-    needed), then every email awaited: 201 -> MailHog's Created, lost, doubled."""
+    """Adds paced at 50/s (one due every 20 ms, sent by 4 Python senders: each 201's
+    arrival time is needed), then every email awaited: 201 -> MailHog's Created, lost,
+    doubled."""
     mailhog = stack.mailhog_client()
     results: list[dict[str, Any]] = []
     for rep in range(args.reps):

@@ -244,9 +244,11 @@ def scale_rows(figures: Figures) -> list[GoalRow]:
         rates = [r["emails_per_s"] for r in runs[k]]
         in_flight = med([r["in_flight"] for r in runs[k]])
         cpu = med([r["worker_cpu_ms_per_email"] for r in runs[k] if r["worker_cpu_ms_per_email"]])
+        server = med([r["smtp_server_cpu_ms_per_email"] or 0 for r in runs[k]])
         dry = any(r["queue_ran_dry"] for r in runs[k])
-        note = f"{in_flight} sends in flight on average, worker CPU {cpu} ms per email" + (
-            " (the queue ran dry: a lower bound)" if dry else ""
+        note = (
+            f"{in_flight} sends in flight on average; CPU ms per email: worker {cpu}, "
+            f"SMTP server {server}{' (the queue ran dry: a lower bound)' if dry else ''}"
         )
         loads = [r["load_before"] for r in runs[k]]
         if k > 1:

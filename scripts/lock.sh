@@ -4,7 +4,7 @@
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")/.."
 uv=${UV:-uv}
-command -v "$uv" >/dev/null || { .venv/bin/python -m pip install -q uv && uv=.venv/bin/uv; }
+command -v "$uv" >/dev/null || { .venv/bin/python -m pip install -q uv && uv=$PWD/.venv/bin/uv; }
 for pkg in shared services/web services/worker; do
   (cd "$pkg" && "$uv" pip compile -q --python-version 3.11 pyproject.toml -o requirements.txt)
 done

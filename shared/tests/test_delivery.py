@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks import delivery
 from bookshelf_tasks.delivery import TRANSITIONS, Claim, EmailStatus, events
-
-NOW_GRACE = timedelta(seconds=10)
 
 
 def new_event(engine: Engine, status: EmailStatus = EmailStatus.QUEUED, **values: Any) -> str:
@@ -199,12 +196,13 @@ def test_a_retry_is_due_after_its_countdown_and_the_grace(outbox_engine: Engine)
 
 def test_resend_starts_a_new_budget_but_never_after_sent(outbox_engine: Engine) -> None:
     event_id = new_event(outbox_engine, EmailStatus.FAILED, attempts=6, last_error="550 no")
-    assert delivery.record_resend(outbox_engine, event_id, grace=NOW_GRACE)
+    assert delivery.record_resend(outbox_engine, event_id)
     resent = row(outbox_engine, event_id)
-    assert (resent.status, resent.attempts, resent.last_error) == ("pending", 0, None)
-    assert not delivery.record_resend(
-        outbox_engine, new_event(outbox_engine, EmailStatus.SENT), grace=NOW_GRACE
-    )
+    assert (resent.status, resent.last_error) == ("pending", None)
+    # The budget starts again, the attempt numbers go on: no attempt number is reused.
+    assert (resent.attempts, resent.retry_budget_start) == (6, 6)
+    assert delivery.claim(outbox_engine, event_id) == Claim(event_id, 7, 6)
+    assert not delivery.record_resend(outbox_engine, new_event(outbox_engine, EmailStatus.SENT))
 
 
 def _writers() -> dict[str, Callable[[Engine, str], object]]:
@@ -223,7 +221,7 @@ def _writers() -> dict[str, Callable[[Engine, str], object]]:
         "record_publish_failed": lambda e, i: delivery.record_publish_failed(e, i, "down"),
         "record_invalid": lambda e, i: delivery.record_invalid(e, i, "bad payload"),
         "record_lost_after_data": delivery.record_lost_after_data,
-        "record_resend": lambda e, i: delivery.record_resend(e, i, grace=NOW_GRACE),
+        "record_resend": lambda e, i: delivery.record_resend(e, i),
     }
     for status in EmailStatus:
         writers[f"record_published_from_{status}"] = lambda e, i, status=status: (

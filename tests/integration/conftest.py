@@ -1,7 +1,8 @@
 """Real servers for the integration tests, each on free ports: one Postgres for the run
 (a database migrated once with Flask-Migrate, then copied for each module, or for each
-test that needs the outbox to itself), and per module a Redis-protocol broker, MailHog
-and a `celery worker` process on that module's database."""
+test that needs the outbox to itself), MailHog, and per module a Redis-protocol broker,
+a `celery worker` process and an outbox relay process on that module's database. A test
+with its own database has its own broker and worker too (`own_worker`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.postgres import PostgresServer
 from devstack.worker import CeleryWorker
+from tests.integration.outbox_relay import OutboxRelay
 from tests.integration.support import (
     MIGRATIONS,
     UNREACHABLE_BROKER,
@@ -79,16 +81,20 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def broker(stack_dir: Path) -> Iterator[BrokerServer]:
-    server = BrokerServer(stack_dir / "broker").start()
-    yield server
-    server.stop()
+    server = BrokerServer(stack_dir / "broker")
+    try:
+        yield server.start()
+    finally:  # also when it never got ready: nothing outlives the module
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailHogServer]:
-    server = MailHogServer(tmp_path_factory.mktemp("mailhog")).start()
-    yield server
-    server.stop()
+    server = MailHogServer(tmp_path_factory.mktemp("mailhog"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -102,9 +108,62 @@ def worker(
 ) -> Iterator[CeleryWorker]:
     process = CeleryWorker(
         stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url
-    ).start()
-    yield process
-    process.stop()
+    )
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def relay_interval() -> float:
+    """The module relay's sweep period. Short, so that a due time no INSERT announces
+    is acted on within a second; a module that must see the NOTIFY alone at work
+    overrides it with a long one."""
+    return 1.0
+
+
+@pytest.fixture(scope="module")
+def relay(
+    stack_dir: Path, database_url: str, broker: BrokerServer, relay_interval: float
+) -> Iterator[OutboxRelay]:
+    """The outbox relay process on the module's database and broker: what a web add
+    commits there is published by it, as in production. A test that wants to run the
+    relay's passes itself does so on a database of its own (`own_outbox`)."""
+    process = OutboxRelay(stack_dir, database_url, broker.url, interval=relay_interval)
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[BrokerServer]:
+    """A broker for this test alone."""
+    server = BrokerServer(tmp_path / "own-broker")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_worker(
+    tmp_path: Path, own_broker: BrokerServer, own_outbox: Outbox, mailhog_server: MailHogServer
+) -> Iterator[CeleryWorker]:
+    """A worker on this test's own database, reading its own broker: what a relay pass
+    publishes there reaches this worker, whose claims find the test's rows."""
+    process = CeleryWorker(
+        tmp_path,
+        own_broker.url,
+        mailhog_server.smtp_port,
+        database_url=own_outbox.url,
+        name="own-worker",
+    )
+    try:
+        yield process.start()
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="module")

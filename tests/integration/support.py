@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,10 +36,6 @@ from devstack.worker import CeleryWorker
 
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
-# A request's own publication has this long before the relay takes its row. Longer
-# than any module runs: the relay acts only on rows a test made due (`Outbox.force_due`),
-# so what one relay pass publishes is the test's own rows and nothing else.
-OUTBOX_GRACE = timedelta(minutes=30)
 
 
 class MakeWeb(Protocol):
@@ -56,7 +51,6 @@ def web_config(database_url: str, broker_url: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "CELERY_BROKER_URL": broker_url,
-        "OUTBOX_GRACE": OUTBOX_GRACE,
     }
 
 
@@ -122,8 +116,9 @@ def add_books(
     app: Flask, user_id: int, titles: Iterable[str], *, published: bool = True
 ) -> list[str]:
     """Add each book as the library page does: the book and its 'added' row in one
-    commit (`record.add_book`), then `dispatch.publish` unless `published` is False
-    (the row stays 'pending'). Returns the event ids, in order."""
+    commit (`record.add_book`). Then, unless `published` is False, `dispatch.publish`
+    on the row, as a relay pass would, so that no relay is needed; else it stays
+    'pending' for the test's own relay pass. Returns the event ids, in order."""
     ids: list[str] = []
     with app.app_context():
         for title in titles:
@@ -138,7 +133,8 @@ def add_books(
 
 def delete_book(app: Flask, user_id: int, event_id: str, *, published: bool = True) -> str:
     """Delete the book an 'added' event announced (`record.delete_book`), then publish
-    its 'deleted' row unless `published` is False. Returns the new event id."""
+    its 'deleted' row as `add_books` does, unless `published` is False. Returns the new
+    event id."""
     with app.app_context():
         user = db.session.get(User, user_id)
         added = db.session.get(EmailEvent, event_id)
@@ -199,7 +195,8 @@ class Outbox:
             return list(connection.execute(query).mappings())
 
     def force_due(self, event_ids: Sequence[str]) -> int:
-        """Move the rows' due time (grace, lease) into the past, as if it had run out."""
+        """Move the rows' due time (a lease, a retry's grace) into the past, as if it had
+        run out."""
         statement = (
             update(events)
             .where(events.c.id.in_(event_ids))

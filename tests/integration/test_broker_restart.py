@@ -87,12 +87,15 @@ class VolatileBroker:
 
 @pytest.fixture
 def volatile_broker(tmp_path: Path) -> Iterator[VolatileBroker]:
-    server = VolatileBroker(tmp_path).start()
-    with server.client() as client:
-        assert client.config_get("appendonly") == {"appendonly": "no"}
-        assert client.config_get("save") == {"save": ""}
-    yield server
-    server.stop()
+    server = VolatileBroker(tmp_path)
+    try:
+        server.start()
+        with server.client() as client:
+            assert client.config_get("appendonly") == {"appendonly": "no"}
+            assert client.config_get("save") == {"save": ""}
+        yield server
+    finally:
+        server.stop()
 
 
 def test_messages_lost_with_the_broker_are_relayed_and_sent_once_each(

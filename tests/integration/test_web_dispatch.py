@@ -1,7 +1,8 @@
 """No mocks: the web app (test client, real Postgres migrated with Flask-Migrate) ->
-broker -> `celery worker` process -> MailHog; the same web app with its broker down;
-and the outbox relay that publishes what the request could not. States are the outbox
-rows', as the status page shows them."""
+its outbox row -> the outbox relay (a real process, woken at commit) -> broker ->
+`celery worker` process -> MailHog. The request never touches the broker: with the
+broker down the add is as quick as ever, and the relay publishes the row once the
+broker answers. States are the outbox rows', as the status page shows them."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from flask.testing import FlaskClient
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
 from devstack.worker import CeleryWorker
+from tests.integration.outbox_relay import OutboxRelay
 from tests.integration.support import (
     MakeWeb,
     Outbox,
-    client_for,
+    add_books,
     closed_broker_url,
     emails_per_event,
     logged_in_client,
     message_id,
+    new_user,
     relay_pass,
 )
 
@@ -46,6 +49,7 @@ def test_add_then_delete_sends_one_email_each(
     make_web: MakeWeb,
     broker: BrokerServer,
     worker: CeleryWorker,
+    relay: OutboxRelay,
     outbox: Outbox,
     mailhog: MailHogClient,
     address: str,
@@ -71,7 +75,8 @@ def test_add_then_delete_sends_one_email_each(
     assert [row["kind"] for row in rows] == ["added", "deleted"]
     ids = [row["id"] for row in rows]
     settled = outbox.wait_for(ids, "sent", timeout=10)
-    assert [settled[i]["attempts"] for i in ids] == [1, 1]
+    # One publication by the relay, one claim by the worker, for each.
+    assert [(settled[i]["publications"], settled[i]["attempts"]) for i in ids] == [(1, 1)] * 2
     assert all(settled[i]["delivered_at"] is not None for i in ids)
     # The status page reads the same rows.
     page = client.get("/notifications/").get_data(as_text=True)
@@ -81,69 +86,78 @@ def test_add_then_delete_sends_one_email_each(
 
 def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
     make_web: MakeWeb,
-    broker: BrokerServer,
-    worker: CeleryWorker,
-    outbox: Outbox,
+    own_outbox: Outbox,
+    own_broker: BrokerServer,
+    own_worker: CeleryWorker,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    client, user_id = logged_in_client(make_web(closed_broker_url()), address)
+    """On a database of its own, where no relay process runs: the passes are the test's."""
+    down = make_web(closed_broker_url(), own_outbox.url)
+    client, user_id = logged_in_client(down, address)
     title = "Las ciudades invisibles"
 
     book_id, elapsed = add_book(client, title)
     assert elapsed < ADD_BOOK_BOUND_S, elapsed
     page = client.get(f"/books/{book_id}").get_data(as_text=True)
-    assert "Aún no se pudo poner en cola el correo de confirmación" in page
-    assert title in page  # the book was kept
-    [event] = outbox.owned_by(user_id)
+    assert f"«{title}» se añadió a tu biblioteca." in page  # the book was kept
+    assert "en cola" not in page.lower()  # neither queued nor not: the request cannot know
+    [event] = own_outbox.owned_by(user_id)
     assert (event["status"], event["attempts"], event["publications"]) == ("pending", 0, 0)
-    assert (event["last_error"] or "").startswith("broker unavailable: OperationalError")
+    assert event["last_error"] is None
 
-    # Once the broker is reachable again, the page's Retry sends the same event.
-    retry = client_for(make_web(broker.url), user_id)
-    assert retry.post(f"/notifications/{event['id']}/retry").status_code == 302
+    refused = relay_pass(down)
+    assert (refused.published, refused.still_due, refused.broker_down) == (0, 1, True)
+    row = own_outbox.row(event["id"])
+    assert (row["status"], row["publications"]) == ("pending", 0)
+    assert (row["last_error"] or "").startswith("broker unavailable: "), row["last_error"]
+
+    # Once the broker is reachable, the next pass publishes the same event.
+    relayed = relay_pass(make_web(own_broker.url, own_outbox.url))
+    assert (relayed.published, relayed.still_due, relayed.broker_down) == (1, 0, False)
     [email] = mailhog.wait_for(address, 1, timeout=20)
     assert email.subject == f"Libro añadido: {title}"
     assert email.message_id == message_id(event["id"])
-    row = outbox.wait_for([event["id"]], "sent", timeout=10)[event["id"]]
-    assert (row["attempts"], row["last_error"]) == (1, None)
+    row = own_outbox.wait_for([event["id"]], "sent", timeout=10)[event["id"]]
+    assert (row["attempts"], row["publications"], row["last_error"]) == (1, 1, None)
     assert emails_per_event(mailhog, address) == {message_id(event["id"]): 1}
 
 
 def test_relay_publishes_what_the_broker_refused_exactly_once(
     make_web: MakeWeb,
-    broker: BrokerServer,
-    worker: CeleryWorker,
-    outbox: Outbox,
+    own_outbox: Outbox,
+    own_broker: BrokerServer,
+    own_worker: CeleryWorker,
     mailhog: MailHogClient,
     address: str,
 ) -> None:
-    client, user_id = logged_in_client(make_web(closed_broker_url()), address)
-    title = "El barón rampante"
-    add_book(client, title)
-    [event] = outbox.owned_by(user_id)
-    assert event["status"] == "pending"
+    """On a database of its own, so that each pass's counts are this test's rows."""
+    down = make_web(closed_broker_url(), own_outbox.url)
+    titles = ["El barón rampante", "El vizconde demediado", "El caballero inexistente"]
+    ids = add_books(down, new_user(down, address), titles, published=False)
 
-    up = make_web(broker.url)
-    # Within its grace the row is the request's: the relay leaves it alone.
-    assert relay_pass(up).published == 0
-    assert outbox.row(event["id"])["status"] == "pending"
+    # The broker refuses the first row; the pass stops there, the rest would fail alike.
+    refused = relay_pass(down)
+    assert (refused.published, refused.still_due, refused.broker_down) == (0, 3, True)
+    rows = own_outbox.rows(ids)
+    assert {(row["status"], row["publications"]) for row in rows.values()} == {("pending", 0)}
 
-    assert outbox.force_due([event["id"]]) == 1  # the grace ran out
+    up = make_web(own_broker.url, own_outbox.url)
     first = relay_pass(up)
-    assert (first.published, first.still_due, first.broker_down) == (1, 0, False)
-    [email] = mailhog.wait_for(address, 1, timeout=20)
-    assert email.subject == f"Libro añadido: {title}"
-    assert email.message_id == message_id(event["id"])
-    row = outbox.wait_for([event["id"]], "sent", timeout=10)[event["id"]]
-    assert (row["attempts"], row["publications"]) == (1, 1)
+    assert (first.published, first.still_due, first.broker_down) == (3, 0, False)
+    # Published rows wait for a worker, with a lease: the next pass leaves them alone.
+    again = relay_pass(up)
+    assert (again.published, again.still_due) == (0, 0)
+    sent = own_outbox.wait_for(ids, "sent", timeout=20)
+    assert {(row["attempts"], row["publications"]) for row in sent.values()} == {(1, 1)}
 
     # A sent row is never due again, even if a clock says so.
-    assert outbox.force_due([event["id"]]) == 1
-    second = relay_pass(up)
-    assert (second.published, second.still_due) == (0, 0)
-    assert outbox.row(event["id"])["status"] == "sent"
-    assert emails_per_event(mailhog, address) == {message_id(event["id"]): 1}
+    assert own_outbox.force_due(ids) == 3
+    last = relay_pass(up)
+    assert (last.published, last.still_due) == (0, 0)
+    assert {row["status"] for row in own_outbox.rows(ids).values()} == {"sent"}
+    mailhog.wait_for(address, 3, timeout=20)
+    assert emails_per_event(mailhog, address) == {message_id(i): 1 for i in ids}
 
 
 def test_readyz_reports_the_broker(make_web: MakeWeb, broker: BrokerServer) -> None:

@@ -121,9 +121,10 @@ def stack(
     stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox, smtp_port: int, name: str
 ) -> Iterator[Stack]:
     workdir = stack_dir / f"{name}-{uuid.uuid4().hex[:6]}"
-    broker = BrokerServer(workdir / "broker").start()
+    broker = BrokerServer(workdir / "broker")
     worker = CeleryWorker(workdir, broker.url, smtp_port, database_url=own_outbox.url, name=name)
     try:
+        broker.start()
         worker.start()
         yield Stack(broker, make_web(broker.url, own_outbox.url), own_outbox, worker)
     finally:

@@ -65,9 +65,10 @@ def scripted_worker(
     worker = CeleryWorker(
         stack_dir, broker.url, smtp[1], database_url=database_url, name="scripted-smtp-worker"
     )
-    worker.start()
-    yield worker
-    worker.stop()
+    try:
+        yield worker.start()
+    finally:
+        worker.stop()
 
 
 def send(web: Flask, mailbox: str) -> tuple[str, str]:

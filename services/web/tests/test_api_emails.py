@@ -67,7 +67,7 @@ class Caller:
     def stored(self, event_id: str) -> tuple[str, int]:
         with self.app.app_context():
             found = row(event_id)
-        return found.status, found.attempts
+        return found.status, found.attempts - found.retry_budget_start  # since the last resend
 
 
 def caller_for(app: Flask, password_hash: str) -> Caller:

@@ -51,6 +51,7 @@ def test_flask_db_upgrade_builds_the_schema_on_an_empty_database(
             "payload",
             "status",
             "attempts",
+            "retry_budget_start",
             "publications",
             "due_at",
             "data_sent_at",

@@ -72,10 +72,11 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "task_routes": {"bookshelf.email.*": {"queue": EMAIL_QUEUE}},
         "task_default_queue": EMAIL_QUEUE,
         # Config > Task settings > task_acks_late + task_reject_on_worker_lost.
-        # Acknowledge after the run, and requeue if the worker process dies
-        # mid-send (OOM, SIGKILL), so no message is lost with a worker. A redelivered
-        # copy is harmless: the worker's claim in Postgres drops it unless the event
-        # is still due (Celery FAQ "Should I use retry or acks_late?").
+        # Acknowledge after the run, and requeue the message if the worker process
+        # dies (OOM, SIGKILL), so no message is lost with a worker (Celery FAQ "Should
+        # I use retry or acks_late?"). For the email it was sending, the copy finds the
+        # row still 'sending' under the dead attempt's lease and is dropped; the relay
+        # settles that row when the lease ends (docs/architecture.md, "Relay pass").
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         # Config > Worker > worker_cancel_long_running_tasks_on_connection_loss. Off:

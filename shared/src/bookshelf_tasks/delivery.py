@@ -149,6 +149,9 @@ def email_events_table(metadata: MetaData) -> Table:
         Column("payload", JSON, nullable=False),
         Column("status", String(16), nullable=False, server_default=EmailStatus.PENDING.value),
         Column("attempts", Integer, nullable=False, server_default="0"),
+        # `attempts` when the user last asked to send it again: the retry budget counts
+        # from there, and `attempts` itself is never reset, so it stays a fencing token.
+        Column("retry_budget_start", Integer, nullable=False, server_default="0"),
         Column("publications", Integer, nullable=False, server_default="0"),
         Column("due_at", DateTime(timezone=True)),
         Column("data_sent_at", DateTime(timezone=True)),
@@ -214,7 +217,12 @@ def _run(bind: Bind, statement: Executable) -> int:
 @dataclass(frozen=True)
 class Claim:
     event_id: str
-    attempt: int
+    attempt: int  # the fencing token: never reused for this event
+    budget_start: int = 0  # attempts spent before the user's last "send again"
+
+    @property
+    def retries_left(self) -> bool:
+        return self.attempt - self.budget_start < MAX_ATTEMPTS
 
 
 def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
@@ -232,7 +240,7 @@ def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
             due_at=_now + _seconds(leases.send),
             data_sent_at=None,
         )
-        .returning(events.c.attempts)
+        .returning(events.c.attempts, events.c.retry_budget_start)
     )
     # Lock the row first, whatever its status. The relay publishes a 'sending' row whose
     # lease ran out while it holds the row, and commits 'queued' just after; a bare
@@ -242,8 +250,10 @@ def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
     lock = select(events.c.id).where(events.c.id == event_id).with_for_update()
     with _transaction(bind) as connection:
         connection.execute(lock)
-        attempt = connection.execute(statement).scalar_one_or_none()
-    return None if attempt is None else Claim(event_id, attempt)
+        claimed = connection.execute(statement).one_or_none()
+    return (
+        None if claimed is None else Claim(event_id, claimed.attempts, claimed.retry_budget_start)
+    )
 
 
 def pass_point_of_no_return(bind: Bind, claim: Claim, leases: Leases = LEASES) -> bool:
@@ -388,7 +398,8 @@ def record_lost_after_data(bind: Bind, event_id: str) -> bool:
 
 
 def record_resend(bind: Bind, event_id: str) -> bool:
-    """The user's "send again": failed/uncertain/pending → pending, a fresh retry budget."""
+    """The user's "send again": failed/uncertain/pending → pending, a fresh retry budget
+    (counted from here; the attempt numbers go on, so an old attempt stays fenced off)."""
     statement = (
         update(events)
         .where(
@@ -397,7 +408,7 @@ def record_resend(bind: Bind, event_id: str) -> bool:
         )
         .values(
             status=EmailStatus.PENDING.value,
-            attempts=0,
+            retry_budget_start=events.c.attempts,
             publications=0,
             due_at=_now,
             data_sent_at=None,

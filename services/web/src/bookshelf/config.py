@@ -76,7 +76,11 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {
-        "pool_pre_ping": True,
+        # No pre-ping (a round trip per request): a connection Postgres dropped fails
+        # its request with a 503 (errors.py) and SQLAlchemy then replaces the whole
+        # pool. No automatic retry of that request: its COMMIT may have happened.
+        # pool_recycle retires connections before a firewall or proxy idles them out.
+        "pool_recycle": 300,
         "connect_args": {"connect_timeout": 5},
     },
     "BABEL_DEFAULT_LOCALE": "es",

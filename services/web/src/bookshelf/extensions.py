@@ -22,7 +22,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# expire_on_commit off: a request reads back what it just wrote (the new book's id,
+# its email's id) without a SELECT per object after the commit. Code that must see
+# another transaction's writes reads them again (populate_existing, refresh).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

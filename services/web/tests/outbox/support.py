@@ -70,6 +70,7 @@ class Row:
     data_sent: bool
     last_error: str | None
     delivered_at: datetime | None
+    retry_budget_start: int
 
 
 def row(event_id: str) -> Row:
@@ -83,6 +84,7 @@ def row(event_id: str) -> Row:
         TABLE.c.data_sent_at.is_not(None),
         TABLE.c.last_error,
         TABLE.c.delivered_at,
+        TABLE.c.retry_budget_start,
     ).where(TABLE.c.id == event_id)
     with db.engine.connect() as connection:
         found = connection.execute(query).one()
@@ -94,6 +96,7 @@ def row(event_id: str) -> Row:
         data_sent=bool(found[4]),
         last_error=found[5],
         delivered_at=found[6],
+        retry_budget_start=found[7],
     )
 
 

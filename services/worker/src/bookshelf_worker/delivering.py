@@ -78,8 +78,8 @@ def _failed(
         _record(lambda: delivery.record_uncertain(engine, claim, reason), attempt)
         log_email(logging.ERROR, "uncertain", attempt, **details)
         return Attempted("uncertain")
-    if failure.transient and claim.attempt < delivery.MAX_ATTEMPTS:
-        countdown = retry_countdown(claim.attempt - 1)
+    if failure.transient and claim.retries_left:
+        countdown = retry_countdown(claim.attempt - claim.budget_start - 1)
         _record(lambda: delivery.record_retrying(engine, claim, countdown, reason, leases), attempt)
         log_email(logging.WARNING, "retrying", attempt, **details, countdown=f"{countdown:.1f}")
         return Attempted("retrying", countdown)

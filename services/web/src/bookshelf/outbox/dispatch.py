@@ -72,7 +72,8 @@ def publish_all(events: Sequence[EmailEvent]) -> Published:
 
 
 def publish(event: EmailEvent) -> bool:
-    """Publish one event and commit; True when it is on the queue."""
+    """Lock and read `event` again, publish it, commit; True when it is on the queue."""
+    db.session.refresh(event, with_for_update=True)
     done = publish_all([event])
     db.session.commit()
     return done.published == 1

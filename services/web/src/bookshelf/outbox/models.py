@@ -26,6 +26,7 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     payload: Mapped[dict[str, Any]]
     status: Mapped[str]
     attempts: Mapped[int]
+    retry_budget_start: Mapped[int]
     publications: Mapped[int]
     due_at: Mapped[datetime | None]
     data_sent_at: Mapped[datetime | None]
@@ -54,7 +55,7 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
             "kind": self.kind,
             "status": self.status,
             "book": {key: self.payload.get(key) for key in ("book_id", "title", "author")},
-            "attempts": self.attempts,
+            "attempts": self.attempts - self.retry_budget_start,  # since the last resend
             "created_at": self.created_at.isoformat(),
             "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
             "reason": self.last_error,

@@ -103,10 +103,14 @@ class DueListener:
         self._connection: Any = None
 
     def wait(self, timeout: float) -> bool:
-        """Block up to `timeout` s; True when a notification came. Without a working
-        connection (Postgres down) it sleeps and tries again at the next call."""
+        """Block up to `timeout` s; True when a notification came, or when it has just
+        (re)connected: whatever was committed meanwhile was not announced to it.
+        Without a working connection (Postgres down) it sleeps and tries again."""
         try:
-            connection = self._connect()
+            if self._connection is None:
+                self.connect()
+                return True
+            connection = self._connection
             if not connection.notifies:
                 readable, _, _ = io_select.select([connection], [], [], timeout)
                 if readable:
@@ -120,10 +124,12 @@ class DueListener:
             time.sleep(timeout)
             return False
 
-    def _connect(self) -> Any:
+    def connect(self) -> Any:
         if self._connection is None:
             url = db.engine.url.set(drivername="postgresql")
-            connection = psycopg2.connect(url.render_as_string(hide_password=False))
+            connection = psycopg2.connect(
+                url.render_as_string(hide_password=False), connect_timeout=5
+            )
             connection.set_session(autocommit=True)
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {self.channel}")
@@ -169,9 +175,7 @@ class RelayLoop:
             db.session.remove()  # hand the connection back between passes
         if self.heartbeat is not None:
             self.heartbeat.touch()
-        # A pass per commit: publishing is routine; what needs an operator is not.
-        trouble = result.uncertain or result.undeliverable or result.broker_down
-        level = logging.INFO if trouble or result.still_due else logging.DEBUG
+        level = logging.INFO if result.handled or result.still_due else logging.DEBUG
         log.log(
             level,
             "outbox relay: %d published, %d uncertain, %d undeliverable, %d still due%s in %.3fs",
@@ -186,6 +190,8 @@ class RelayLoop:
             NOTIFY_CHANNEL, self.interval, self.batch_size,
         )  # fmt: skip
         listener = DueListener()
+        with contextlib.suppress(OSError, psycopg2.Error):  # else: wait() retries it
+            listener.connect()  # before the first pass, so no commit falls in between
         try:
             while not self._stopping.is_set():
                 result = self.run_pass()

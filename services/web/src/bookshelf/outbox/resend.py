@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from bookshelf.extensions import db
-from bookshelf.outbox.dispatch import publish
+from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import delivery
-from bookshelf_tasks.delivery import EmailStatus
 
 ResendOutcome = Literal["queued", "not-resendable", "broker-down", "invalid"]
 
@@ -18,7 +17,10 @@ def resend(event: EmailEvent) -> ResendOutcome:
     if not delivery.record_resend(db.session.connection(), event.id):
         db.session.rollback()
         return "not-resendable"
+    db.session.refresh(event)  # 'pending' now, and locked by that UPDATE until the commit
+    done = publish_all([event])
     db.session.commit()
-    if publish(event):
+    db.session.refresh(event)  # what the caller shows: queued, or already claimed
+    if done.published:
         return "queued"
-    return "invalid" if event.state is EmailStatus.FAILED else "broker-down"
+    return "invalid" if done.invalid else "broker-down"

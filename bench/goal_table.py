@@ -73,7 +73,7 @@ def number(value: float) -> str:
     return f"{value:.3f}"
 
 
-HEADER = ("goal", "what", "value: median (min-max)", "goal", "", "load")
+HEADER = ("goal", "what", "value: median (min-max)", "goal", "met?", "load")
 
 
 def render(rows: Sequence[GoalRow]) -> str:

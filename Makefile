@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 COMPOSE      ?= docker compose
 COMPOSE_PROD := $(COMPOSE) -f compose.prod.yaml
+BENCH_ARGS ?=
 PACKAGES := shared/src services/web/src services/worker/src devstack
 # Where the e2e suite finds its stack (tests/e2e/stack_modes.py). `local` (every service a
 # local process) so that `make test` tests the same thing on every machine, whether or
@@ -60,8 +61,8 @@ test-faults: bootstrap ## The fault suite alone: a burst with a fault mid-way, e
 	$(PYTEST) tests/faults
 
 .PHONY: bench
-bench: bootstrap ## Run the benchmarks and print their figures
-	$(PY) -m bench
+bench: bootstrap ## The goals table P1-P6 + scale-out, cold start, memory (BENCH_ARGS=--quick: <1 min)
+	$(PY) -m bench $(BENCH_ARGS)
 
 ## --- run without Docker ---------------------------------------------------
 .PHONY: dev

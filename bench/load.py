@@ -1,24 +1,20 @@
-"""Drive the JSON API over real HTTP: a bounded closed loop at a given concurrency, and a
-paced open loop at a steady rate. Every loop stops at a request count or a deadline.
-
-Each thread has its own keep-alive `requests.Session`, as a real client would. The
-client shares the machine's cores with the stack it measures.
+"""Drive the JSON API from Python where each request's own timestamps matter: a paced
+open loop at a steady rate (P4), bounded in count and in time. Closed loops as fast as
+they go use `hey` (bench/hey.py), which costs the shared cores far less.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from tests.e2e.bookshelf_client import BookshelfUser
+from bench.account import BenchUser, register
 
 REQUEST_TIMEOUT = 10.0
 Call = Callable[[requests.Session, int], requests.Response]
@@ -50,44 +46,41 @@ class Run:
 
 
 class ApiClient:
-    """One registered user with an API token, able to open sessions for threads."""
+    """One registered user with an API token, able to open sessions."""
 
     def __init__(self, base_url: str, label: str = "bench") -> None:
-        user = BookshelfUser(base_url)
-        user.account.email = f"bench-{label}-{uuid.uuid4().hex[:10]}@example.com"
-        user.register()
         self.base_url = base_url.rstrip("/")
-        self.email = user.account.email
-        self.token = user.api_token()
+        self.user: BenchUser = register(self.base_url, label)
         self.run_id = uuid.uuid4().hex[:6]
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def token(self) -> str:
+        return self.user.token
+
+    @property
+    def books_url(self) -> str:
+        return f"{self.base_url}/api/v1/books"
 
     def session(self) -> requests.Session:
         """A keep-alive session, its connection already open (one untimed GET), so
         that no measured request pays for the TCP handshake."""
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.token}"
-        self.list_books(session).raise_for_status()
+        session.get(self.books_url, timeout=REQUEST_TIMEOUT).raise_for_status()
         return session
 
-    def title(self, label: str, index: int) -> str:
-        return f"Bench {self.run_id} {label} {index:05d}"
-
-    def add_book(self, session: requests.Session, label: str, index: int) -> requests.Response:
-        book = {"title": self.title(label, index), "author": "Autora Banco"}
-        return session.post(f"{self.base_url}/api/v1/books", json=book, timeout=REQUEST_TIMEOUT)
+    def book(self, label: str, index: int = 0) -> dict[str, str]:
+        return {"title": f"Bench {self.run_id} {label} {index:05d}", "author": "Autora Banco"}
 
     def poster(self, label: str) -> Call:
         """A call that adds book number `index` of this label."""
-        return lambda session, index: self.add_book(session, label, index)
-
-    def via(self, base_url: str) -> ApiClient:
-        """The same user and token, talking to another address (e.g. gunicorn directly)."""
-        other = copy.copy(self)
-        other.base_url = base_url.rstrip("/")
-        return other
-
-    def list_books(self, session: requests.Session) -> requests.Response:
-        return session.get(f"{self.base_url}/api/v1/books", timeout=REQUEST_TIMEOUT)
+        return lambda session, index: session.post(
+            self.books_url, json=self.book(label, index), timeout=REQUEST_TIMEOUT
+        )
 
 
 def timed(call: Call, session: requests.Session, index: int) -> Sample:
@@ -103,60 +96,33 @@ def timed(call: Call, session: requests.Session, index: int) -> Sample:
     return Sample(index, seconds, answered_at, reply.status_code, body)
 
 
-def closed_loop(
-    client: ApiClient, call: Call, count: int, concurrency: int, time_limit: float
-) -> Run:
-    """`concurrency` threads send back-to-back requests until `count` are done or time is up."""
+def paced(client: ApiClient, call: Call, rate: float, seconds: float, senders: int = 4) -> Run:
+    """Request `index` is sent at start + index/rate, for `seconds` (a steady rate, not a
+    burst), over `senders` keep-alive connections, so that one slow answer does not
+    delay the requests scheduled after it (an open loop, as long as fewer than `senders`
+    are slow at once). The run's throughput shows the rate achieved."""
     run = Run()
+    count = max(1, round(rate * seconds))
+    deadline = time.monotonic() + seconds * 2 + 10  # bounded even if the stack crawls
     lock = threading.Lock()
-    issued = 0
-    deadline = time.monotonic() + time_limit
+    sessions = [client.session() for _ in range(senders)]
+    began = time.perf_counter() + 0.05
 
-    def next_index() -> int | None:
-        nonlocal issued
-        with lock:
-            if issued >= count or time.monotonic() >= deadline:
-                return None
-            issued += 1
-            return issued - 1
-
-    def worker() -> None:
-        session = client.session()
-        while (index := next_index()) is not None:
-            sample = timed(call, session, index)
+    def sender(first: int) -> None:
+        for index in range(first, count, senders):
+            if time.monotonic() >= deadline:
+                return
+            pause = began + index / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sample = timed(call, sessions[first], index)
             with lock:
                 run.samples.append(sample)
 
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for future in [pool.submit(worker) for _ in range(concurrency)]:
-            future.result()
-    run.wall_seconds = time.perf_counter() - began
-    return run
-
-
-def paced(
-    client: ApiClient,
-    call: Call,
-    rate: float,
-    seconds: float,
-    on_each: Callable[[int], None] | None = None,
-) -> Run:
-    """One request every 1/rate s for `seconds` (not a burst). A request slower than
-    the interval delays the next; the run's throughput shows the rate achieved."""
-    run = Run()
-    session = client.session()
-    count = max(1, round(rate * seconds))
-    deadline = time.monotonic() + seconds * 2 + 10  # bounded even if the stack crawls
-    began = time.perf_counter()
-    for index in range(count):
-        if time.monotonic() >= deadline:
-            break
-        if on_each is not None:
-            on_each(index)
-        pause = began + index / rate - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        run.samples.append(timed(call, session, index))
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     run.wall_seconds = time.perf_counter() - began
     return run

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.cli import Figures, Option, Row, run_alone
-from bench.load import ApiClient, closed_loop
-from bench.mailbox import event_ids, wait_for_emails
+from bench.hey import run_hey
+from bench.load import ApiClient
+from bench.mailbox import wait_for_count
 from bench.proc_tree import tree_memory
 from bench.stack_parts import managed_processes, postmaster_pid
 from devstack.stack import LocalStack
@@ -57,18 +58,21 @@ def run(args: argparse.Namespace) -> Figures:
         time.sleep(args.settle)
         idle = reading(stack)
         client = ApiClient(stack.base_url, "memory")
-        burst = closed_loop(client, client.poster("burst"), args.burst, 4, time_limit=120)
-        queued = len(event_ids(burst))
-        emails, waited = wait_for_emails(stack.mailhog_client(), client.email, queued, 120)
+        burst = run_hey(
+            client.books_url, requests=args.burst, concurrency=4, time_limit=120,
+            token=client.token, json_body=client.book("burst"),
+        )  # fmt: skip
+        waited = wait_for_count(stack.mailhog_client(), client.email, burst.ok, 120)
+        emails = stack.mailhog_client().messages_to(client.email)
         time.sleep(args.settle)
         after = reading(stack)
     return {
         "burst": {
-            "adds": len(burst.samples),
-            "statuses": burst.statuses(),
+            "adds": len(burst.seconds),
+            "statuses": burst.statuses,
             "seconds": round(burst.wall_seconds, 2),
             "emails_arrived": len(emails),
-            "emails_expected": queued,
+            "emails_expected": burst.ok,
             "emails_drained_after_seconds": round(waited, 2),
         },
         "idle": idle,

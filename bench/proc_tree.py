@@ -1,4 +1,4 @@
-"""Memory of process trees, read from /proc (Linux only; no psutil needed).
+"""Memory and CPU time of process trees, read from /proc (Linux only; no psutil needed).
 
 RSS counts every page a process maps, so summing it over forked workers counts
 their shared copy-on-write pages once per process. PSS divides each shared page
@@ -7,10 +7,12 @@ among its sharers: summed over a tree, it is that tree's share of the RAM.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 def parent_of(pid: int) -> int | None:
@@ -70,3 +72,18 @@ def tree_memory(root: int) -> TreeMemory:
         rss_kib=sum(kib_field(PROC / str(pid) / "status", "VmRSS") for pid in pids),
         pss_kib=sum(kib_field(PROC / str(pid) / "smaps_rollup", "Pss") for pid in pids),
     )
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of `root`'s tree so far, including the children its
+    members have already reaped (utime, stime, cutime, cstime): a Postgres backend or a
+    pool process that exited still counts. Compare two readings of the same tree."""
+    ticks = 0
+    for pid in descendants(root):
+        try:
+            stat = (PROC / str(pid) / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks += sum(int(value) for value in fields[11:15])  # fields 14-17 of proc(5)
+    return ticks / TICKS_PER_SECOND

@@ -4,7 +4,6 @@ and the tests read too), so that a service added to devstack later is measured t
 from __future__ import annotations
 
 from devstack.process import ManagedProcess
-from devstack.service import Service
 from devstack.stack import LocalStack
 
 
@@ -15,11 +14,6 @@ def managed_processes(stack: LocalStack) -> dict[str, ManagedProcess]:
         for service in stack.services
         if service.process is not None and service.process.running
     }
-
-
-def relay_of(stack: LocalStack) -> Service | None:
-    """The outbox relay (it re-sends pending email events), if this stack runs one."""
-    return next((s for s in stack.services if "relay" in s.name and s.running), None)
 
 
 def postmaster_pid(stack: LocalStack) -> int:

@@ -29,7 +29,7 @@ class CeleryWorker:
         smtp_host: str = "127.0.0.1",
         mail_sender: str = "Bookshelf <no-reply@bookshelf.test>",
         mail_timeout: float = 5.0,
-        concurrency: int = 1,
+        concurrency: int | None = 1,
         name: str = "worker",
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
@@ -56,11 +56,12 @@ class CeleryWorker:
         argv = [
             celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "worker",
             "-Q", "email", "--loglevel", "INFO",
-            # Local-run extras: a fixed pool size, a node name of its own so that
-            # several test workers on one machine do not clash, and no mingle (a 1 s
-            # wait for neighbours' revoked-task lists a throwaway broker never has).
-            "--concurrency", str(concurrency), "--hostname", f"{name}-{os.getpid()}@%h",
-            "--without-mingle",
+            # Local-run extras: a fixed pool size (None: the image's default, as the
+            # benchmarks measure it), a node name of its own so that several test
+            # workers on one machine do not clash, and no mingle (a 1 s wait for
+            # neighbours' revoked-task lists a throwaway broker never has).
+            *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+            "--hostname", f"{name}-{os.getpid()}@%h", "--without-mingle",
         ]  # fmt: skip
         self.process = ManagedProcess(
             name, argv, workdir / f"{name}.log", env=env, cwd=workdir, stop_timeout=STOP_TIMEOUT

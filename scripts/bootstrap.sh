@@ -11,7 +11,8 @@ python=${PYTHON:-python3}
 
 log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 
-apt_packages=(postgresql redis-server nginx-light docker-compose chromium fonts-noto-color-emoji)
+# hey: the HTTP load generator of the benchmarks (bench/hey.py).
+apt_packages=(postgresql redis-server nginx-light docker-compose chromium fonts-noto-color-emoji hey)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

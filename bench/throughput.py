@@ -1,0 +1,184 @@
+"""How fast workers send emails that are already queued: one worker into MailHog against
+raw smtplib (P3), and 1, 2 and 4 workers against an SMTP server that takes 200 ms per
+message (P5 is the one-worker figure; item 5 of issue 10 the scale-out).
+
+Both run with the stack's own worker stopped and its relay running. Emails are queued
+by Outbox.seed (outbox rows committed 'pending', published by the relay); the workers
+are extra devstack CeleryWorkers in the image's default configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import smtplib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bench.mailbox import drain_rate, wait_for_count
+from bench.proc_tree import cpu_seconds
+from bench.request_path import load_average, log
+from bench.smtp_sink import SlowSMTPServer
+from bench.stack_ops import Outbox, extra_worker, in_parallel, running
+from devstack.mailhog import Email
+from devstack.stack import LocalStack
+from devstack.worker import CeleryWorker
+
+SCALE_OUT = (1, 2, 4)
+SEED_CAP = 4000  # emails queued ahead of one scale-out window, at most
+
+
+def address(label: str) -> str:
+    return f"bench-{label}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def worker_cpu(workers: list[CeleryWorker]) -> float:
+    return sum(
+        cpu_seconds(w.process.proc.pid) for w in workers if w.process.proc and w.process.running
+    )
+
+
+def queue(outbox: Outbox, to: str, count: int, timeout: float) -> None:
+    """Queue `count` emails to `to` and wait until the relay has published them all."""
+    outbox.seed(to, count)
+    outbox.wait(lambda: outbox.pending(to) == 0, timeout)
+
+
+# --- P3 -------------------------------------------------------------------------
+def copies(template: Email, to: str, count: int) -> list[bytes]:
+    """`count` copies of a real email as the worker sent it, each with its own
+    Message-ID, addressed to `to`."""
+    data = str(template.raw["Raw"]["Data"]).encode("utf-8", "surrogateescape")
+    head, body = data.split(b"\r\n\r\n", 1)
+    head = re.sub(rb"(?im)^To:.*$", f"To: {to}".encode(), head)
+    result = []
+    for _ in range(count):
+        message_id = f"Message-ID: <{uuid.uuid4()}@bench-smtplib>".encode()
+        result.append(re.sub(rb"(?im)^Message-ID:.*$", message_id, head) + b"\r\n\r\n" + body)
+    return result
+
+
+def smtplib_burst(port: int, to: str, messages: list[bytes]) -> dict[str, float]:
+    """Every message over one SMTP connection, back to back (the floor of sending)."""
+    began, cpu = time.perf_counter(), time.thread_time()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        for message in messages:
+            smtp.sendmail("no-reply@bookshelf.localhost", [to], message)
+    seconds = time.perf_counter() - began
+    return {
+        "client_seconds": round(seconds, 3),
+        "client_cpu_ms_per_email": round((time.thread_time() - cpu) * 1000 / len(messages), 2),
+    }
+
+
+def p3(stack: LocalStack, outbox: Outbox, args: argparse.Namespace) -> dict[str, Any]:
+    mailhog = stack.mailhog_client()
+    count = args.p3_emails
+    runs: dict[str, list[dict[str, Any]]] = {"worker": [], "smtplib": []}
+    for rep in range(args.reps):
+        to = address(f"p3-worker-{rep}")
+        queue(outbox, to, count, args.time_limit)
+        load = load_average()
+        worker = extra_worker(stack, f"p3-{rep}", stack.mailhog.smtp_port)
+        with running([worker]):
+            cpu = worker_cpu([worker])
+            waited = wait_for_count(mailhog, to, count, args.time_limit)
+            cpu = worker_cpu([worker]) - cpu
+        emails = mailhog.messages_to(to)
+        runs["worker"].append(
+            {
+                "load_before": load,
+                "emails": len(emails),
+                "emails_per_s": round(drain_rate(emails), 1),
+                "waited_seconds": round(waited, 2),
+                "worker_cpu_ms_per_email": round(cpu * 1000 / max(1, len(emails)), 2),
+            }
+        )
+        raw_to = address(f"p3-smtplib-{rep}")
+        messages = copies(emails[0], raw_to, count)
+        load = load_average()
+        client = smtplib_burst(stack.mailhog.smtp_port, raw_to, messages)
+        wait_for_count(mailhog, raw_to, count, args.time_limit)
+        raw = mailhog.messages_to(raw_to)
+        runs["smtplib"].append(
+            {"load_before": load, "emails": len(raw), "emails_per_s": round(drain_rate(raw), 1)}
+            | client
+        )
+        log(
+            f"P3 {rep + 1}/{args.reps}: worker {runs['worker'][-1]['emails_per_s']}/s, "
+            f"smtplib {runs['smtplib'][-1]['emails_per_s']}/s"
+        )
+        mailhog.delete_all()
+    return runs
+
+
+# --- scale-out and P5 ---------------------------------------------------------------
+def window(
+    smtp: SlowSMTPServer,
+    outbox: Outbox,
+    to: str,
+    workers: list[CeleryWorker],
+    seconds: float,
+) -> dict[str, Any]:
+    """Emails the slow server accepted during `seconds`, from the running `workers`."""
+    load = load_average()
+    cpu, server_cpu = worker_cpu(workers), time.process_time()
+    start = time.time()
+    time.sleep(seconds)
+    end = time.time()
+    cpu, server_cpu = worker_cpu(workers) - cpu, time.process_time() - server_cpu
+    done = smtp.accepted_between(start, end)
+    rate = done / (end - start)
+    return {
+        "load_before": load,
+        "emails": done,
+        "emails_per_s": round(rate, 1),
+        # Little's law: sends in progress at once, on average.
+        "in_flight": round(rate * smtp.handler.delay, 1),
+        "worker_cpu_ms_per_email": round(cpu * 1000 / done, 2) if done else None,
+        # The slow SMTP server runs in this process, which only sleeps meanwhile.
+        "smtp_server_cpu_ms_per_email": round(server_cpu * 1000 / done, 2) if done else None,
+        # The queue ran out during the window: the rate is a lower bound.
+        "queue_ran_dry": outbox.in_flight(to) == 0,
+    }
+
+
+def scale_out(
+    stack: LocalStack,
+    smtp: SlowSMTPServer,
+    outbox: Outbox,
+    args: argparse.Namespace,
+    with_first_worker: Callable[[], object] = lambda: None,
+) -> dict[int, list[dict[str, Any]]]:
+    """Per repetition: 1 worker, then a 2nd, then a 3rd and 4th, each step measured over
+    `args.window` s with a backlog queued beforehand; all stopped, leftovers dropped.
+    `with_first_worker` runs once, as soon as the very first worker is up (P2 needs one
+    worker sending to the slow server: this one, rather than a start and stop more)."""
+    runs: dict[int, list[dict[str, Any]]] = {k: [] for k in SCALE_OUT}
+    per_worker = 100.0  # emails/s expected of one worker, until one is measured
+    for rep in range(args.reps):
+        to = address(f"scale-{rep}")
+        workers = [extra_worker(stack, f"scale-{rep}-{i}", smtp.port) for i in range(4)]
+        started: list[CeleryWorker] = []
+        try:
+            for k in SCALE_OUT:
+                new = workers[len(started) : k]
+                in_parallel([worker.start for worker in new])
+                started += new
+                if rep == 0 and k == 1:
+                    with_first_worker()
+                want = int(k * per_worker * (args.window + 3) * 1.5) + 50 * k
+                queue(outbox, to, min(want, SEED_CAP) - outbox.in_flight(to), args.time_limit)
+                runs[k].append(window(smtp, outbox, to, started, args.window))
+                if k == 1:
+                    per_worker = max(runs[k][-1]["emails_per_s"], 5.0)
+                rate = runs[k][-1]["emails_per_s"]
+                log(f"scale-out {rep + 1}/{args.reps}: {k} worker(s) {rate}/s")
+        finally:
+            in_parallel([worker.stop for worker in started])
+        # Nothing of this repetition is left to send: the next starts from an empty queue.
+        outbox.purge_queue()
+        outbox.delete_unsent()
+    return runs

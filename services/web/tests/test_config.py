@@ -88,3 +88,12 @@ def test_malformed_integer_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> No
 )
 def test_database_uri(url: str, expected: str | None) -> None:
     assert database_uri(url) == expected
+
+
+def test_a_malformed_boolean_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> None:
+    """Strict, as the worker is: "maybe" is neither true nor false."""
+    for name, value in ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("SESSION_COOKIE_SECURE", "maybe")
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE must be true or false"):
+        load_settings()

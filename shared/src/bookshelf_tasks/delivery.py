@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES, TASK_HARD_TIME_LIMIT
+from bookshelf_tasks.settings_env import number
 
 
 class EmailStatus(StrEnum):
@@ -106,20 +107,11 @@ class Leases:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Leases:
         """OUTBOX_SEND_LEASE_SECONDS, OUTBOX_QUEUED_LEASE_SECONDS and
-        OUTBOX_RETRY_GRACE_SECONDS, each optional; web and worker read the same."""
+        OUTBOX_RETRY_GRACE_SECONDS, each optional; raises ConfigError on a bad one."""
         default = cls()
 
         def seconds(name: str, fallback: timedelta) -> timedelta:
-            raw = environ.get(name, "").strip()
-            if not raw:
-                return fallback
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-            if value <= 0:
-                raise ValueError(f"{name} must be positive, got {raw!r}")
-            return timedelta(seconds=value)
+            return timedelta(seconds=number(environ, name, fallback.total_seconds(), float))
 
         return cls(
             send=seconds("OUTBOX_SEND_LEASE_SECONDS", default.send),

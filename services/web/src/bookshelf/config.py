@@ -12,6 +12,7 @@ from typing import Any
 from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.delivery import Leases
+from bookshelf_tasks.settings_env import ConfigError, flag, number
 
 ONE_MIB = 1024 * 1024
 REQUIRED = {
@@ -19,31 +20,6 @@ REQUIRED = {
     "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
     "CELERY_BROKER_URL": "CELERY_BROKER_URL",
 }
-
-
-class ConfigError(RuntimeError):
-    """A required setting is missing or malformed."""
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}.") from None
-
-
-def _leases(environ: Mapping[str, str]) -> Leases:
-    try:
-        return Leases.from_env(environ)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 def database_uri(url: str | None) -> str | None:
@@ -56,14 +32,15 @@ def database_uri(url: str | None) -> str | None:
 
 
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    secure = _flag(environ.get("SESSION_COOKIE_SECURE"))
+    """The settings the environment gives; ConfigError names a malformed one."""
+    secure = flag(environ, "SESSION_COOKIE_SECURE")
     return {
         "SECRET_KEY": environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_uri(environ.get("DATABASE_URL")),
         # The email queue (KeyDB, Redis protocol).
         "CELERY_BROKER_URL": environ.get("CELERY_BROKER_URL") or None,
-        "OUTBOX_LEASES": _leases(environ),
-        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", ONE_MIB),
+        "OUTBOX_LEASES": Leases.from_env(environ),
+        "MAX_CONTENT_LENGTH": number(environ, "MAX_CONTENT_LENGTH", ONE_MIB, int, positive=False),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,

@@ -11,45 +11,11 @@ from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
 from bookshelf_tasks.delivery import Leases
+from bookshelf_tasks.settings_env import ConfigError, flag, number
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REQUIRED = ("CELERY_BROKER_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
 DEFAULT_MAIL_TIMEOUT = 10.0
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(RuntimeError):
-    """The worker cannot start: the message says which settings to fix."""
-
-
-def _boolean(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def _number(env: Mapping[str, str], name: str, default: float, kind: type[Any]) -> Any:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
-def _leases(env: Mapping[str, str]) -> Leases:
-    try:
-        return Leases.from_env(env)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -89,14 +55,14 @@ class WorkerSettings:
             database_url=env["DATABASE_URL"].strip(),
             mail_server=env["MAIL_SERVER"].strip(),
             mail_default_sender=env["MAIL_DEFAULT_SENDER"].strip(),
-            mail_port=_number(env, "MAIL_PORT", 25, int),
+            mail_port=number(env, "MAIL_PORT", 25, int),
             mail_username=env.get("MAIL_USERNAME") or None,
             mail_password=env.get("MAIL_PASSWORD") or None,
-            mail_use_tls=_boolean(env, "MAIL_USE_TLS"),
-            mail_use_ssl=_boolean(env, "MAIL_USE_SSL"),
-            mail_timeout=_number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
+            mail_use_tls=flag(env, "MAIL_USE_TLS"),
+            mail_use_ssl=flag(env, "MAIL_USE_SSL"),
+            mail_timeout=number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
-            leases=_leases(environ),
+            leases=Leases.from_env(environ),
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -1,35 +1,23 @@
+"""Fixtures of the shared tests: a real Postgres holding the outbox table; the typed
+helpers are in support.py."""
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, text
 from sqlalchemy.engine import Engine
 
-from bookshelf_tasks import BookEvent
 from bookshelf_tasks.delivery import email_events_table
 from devstack.postgres import PostgresServer
+from shared.tests.support import MakeEvent, new_book_event
 
 
 @pytest.fixture
-def make_event() -> Callable[..., BookEvent]:
-    def make(kind: str = "added", **changes: Any) -> BookEvent:
-        fields: dict[str, Any] = {
-            "kind": kind,
-            "user_email": "ana@example.com",
-            "user_name": "Ana",
-            "locale": "es",
-            "book_id": 7,
-            "title": "Rayuela",
-            "author": "Julio Cortázar",
-            "isbn": None,
-            "year": 1963,
-        }
-        fields.update(changes)
-        return BookEvent.create(**fields)
-
-    return make
+def make_event() -> MakeEvent:
+    """`new_book_event`, as a fixture for the tests that take it as one."""
+    return new_book_event
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from bookshelf_tasks import BookEvent, book_added_signature
+from bookshelf_tasks import BookEvent, signature_for
 from bookshelf_tasks.celery_config import (
     EMAIL_RETRY_BACKOFF_MAX,
     TASK_HARD_TIME_LIMIT,
@@ -68,7 +68,7 @@ def _time_failed_publish(port: int, event: BookEvent) -> float:
     app.conf.update(celery_settings(f"redis://127.0.0.1:{port}/0"))
     started = time.perf_counter()
     with pytest.raises(OperationalError):
-        book_added_signature(event, app=app).apply_async()
+        signature_for(event, app=app).apply_async()
     return time.perf_counter() - started
 
 

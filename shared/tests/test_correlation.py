@@ -8,7 +8,8 @@ import pytest
 from celery import Celery
 from celery.app.task import Context
 
-from bookshelf_tasks import REQUEST_ID_HEADER, is_request_id, request_id_from, request_id_headers
+from bookshelf_tasks.correlation import is_request_id, request_id_from, request_id_headers
+from bookshelf_tasks.names import REQUEST_ID_HEADER
 
 
 def test_a_real_workers_request_exposes_the_header_as_an_attribute() -> None:

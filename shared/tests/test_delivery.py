@@ -1,5 +1,5 @@
 """The delivery state machine against a real Postgres: claims, fencing, leases, and
-that every writer only makes the transitions TRANSITIONS allows."""
+that every writer only makes the transitions TRANSITIONS (below) allows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,24 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from bookshelf_tasks import delivery
-from bookshelf_tasks.delivery import TRANSITIONS, Claim, EmailStatus, events
+from bookshelf_tasks.delivery import Claim, EmailStatus, events
+
+# From each status, where a writer may take a row (docs/architecture.md, "Email delivery state").
+TRANSITIONS: dict[EmailStatus, set[EmailStatus]] = {
+    EmailStatus.PENDING: {EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED},
+    EmailStatus.QUEUED: {EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED},
+    EmailStatus.SENDING: {
+        EmailStatus.SENT,
+        EmailStatus.RETRYING,
+        EmailStatus.FAILED,
+        EmailStatus.UNCERTAIN,
+        EmailStatus.QUEUED,
+    },
+    EmailStatus.RETRYING: {EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED},
+    EmailStatus.SENT: set(),
+    EmailStatus.FAILED: {EmailStatus.PENDING},
+    EmailStatus.UNCERTAIN: {EmailStatus.PENDING, EmailStatus.SENT},
+}
 
 
 def new_event(engine: Engine, status: EmailStatus = EmailStatus.QUEUED, **values: Any) -> str:

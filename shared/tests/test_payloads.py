@@ -119,19 +119,3 @@ def test_rejects_a_payload_that_is_not_an_object(payload: Any) -> None:
 def test_validated_when_built_directly_too() -> None:
     with pytest.raises(PayloadError):
         BookEvent(**valid_payload(locale="de"))
-
-
-def test_create_fills_id_and_utc_time() -> None:
-    event = BookEvent.create(
-        kind="deleted",
-        user_email="bo@example.com",
-        user_name="Bo",
-        locale="en",
-        book_id=1,
-        title="Dune",
-        author="Frank Herbert",
-    )
-    assert event.occurred_at_utc.utcoffset() is not None
-    assert abs((datetime.now(UTC) - event.occurred_at_utc).total_seconds()) < 5
-    assert event.isbn is None and event.year is None
-    assert BookEvent.from_dict(event.to_dict()) == event

@@ -1,28 +1,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from celery import Celery
 
-from bookshelf_tasks import (
-    BOOK_ADDED,
-    BOOK_DELETED,
-    EMAIL_QUEUE,
-    REQUEST_ID_HEADER,
-    TASK_NAMES,
-    BookEvent,
-    PayloadError,
-    RequestIdError,
-    book_added_signature,
-    book_deleted_signature,
-    is_request_id,
-    signature_for,
-)
-
-MakeEvent = Callable[..., BookEvent]
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BookEvent, PayloadError, signature_for
+from bookshelf_tasks.correlation import RequestIdError, is_request_id
+from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER, TASK_NAMES
+from shared.tests.support import MakeEvent
 
 
 def test_names_are_namespaced_and_distinct() -> None:
@@ -30,40 +16,29 @@ def test_names_are_namespaced_and_distinct() -> None:
     assert EMAIL_QUEUE == "email"
 
 
-@pytest.mark.parametrize(
-    ("kind", "builder", "name"),
-    [
-        ("added", book_added_signature, BOOK_ADDED),
-        ("deleted", book_deleted_signature, BOOK_DELETED),
-    ],
-)
+@pytest.mark.parametrize(("kind", "name"), [("added", BOOK_ADDED), ("deleted", BOOK_DELETED)])
 def test_signature_carries_name_queue_and_payload(
-    make_event: MakeEvent, kind: str, builder: Callable[..., Any], name: str
+    make_event: MakeEvent, kind: str, name: str
 ) -> None:
     event = make_event(kind=kind)
-    for sig in (builder(event), signature_for(event)):
-        assert sig.task == name
-        assert sig.options["queue"] == EMAIL_QUEUE
-        assert sig.options["task_id"] == event.event_id
-        assert sig.args == ()
-        assert BookEvent.from_dict(sig.kwargs["event"]) == event
-        # What travels must survive the JSON serializer unchanged.
-        assert json.loads(json.dumps(sig.kwargs)) == sig.kwargs
-
-
-def test_signature_refuses_the_wrong_kind(make_event: MakeEvent) -> None:
-    with pytest.raises(PayloadError, match="cannot be sent"):
-        book_deleted_signature(make_event(kind="added"))
+    sig = signature_for(event)
+    assert sig.task == name
+    assert sig.options["queue"] == EMAIL_QUEUE
+    assert sig.options["task_id"] == event.event_id
+    assert sig.args == ()
+    assert BookEvent.from_dict(sig.kwargs["event"]) == event
+    # What travels must survive the JSON serializer unchanged.
+    assert json.loads(json.dumps(sig.kwargs)) == sig.kwargs
 
 
 def test_signature_refuses_a_raw_dict(make_event: MakeEvent) -> None:
     with pytest.raises(PayloadError):
-        book_added_signature(make_event().to_dict())  # type: ignore[arg-type]
+        signature_for(make_event().to_dict())  # type: ignore[arg-type]
 
 
 def test_signature_binds_to_the_given_app(make_event: MakeEvent) -> None:
     app = Celery("producer-under-test")
-    assert book_added_signature(make_event(), app=app).app is app
+    assert signature_for(make_event(), app=app).app is app
 
 
 def test_signature_without_request_id_sends_no_header(make_event: MakeEvent) -> None:
@@ -78,7 +53,6 @@ def test_signature_carries_the_request_id_as_a_header(
     sig = signature_for(event, request_id=request_id)
     assert sig.options["headers"] == {REQUEST_ID_HEADER: request_id} == {"request_id": request_id}
     assert BookEvent.from_dict(sig.kwargs["event"]) == event  # the payload is unchanged
-    assert book_added_signature(event, request_id=request_id).options == sig.options
 
 
 @pytest.mark.parametrize(

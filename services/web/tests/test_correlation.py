@@ -20,7 +20,7 @@ from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import relay_due
-from bookshelf_tasks import EMAIL_QUEUE, REQUEST_ID_HEADER
+from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
 from services.web.tests.support import AuthActions
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -101,7 +102,9 @@ def make_event(outbox_engine: Engine, owner_id: int) -> Callable[..., BookEvent]
     def make(kind: str = "added", status: str = "queued", **changes: Any) -> BookEvent:
         # A unique address per test, so no test reads another's mail.
         fields: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()),
             "kind": kind,
+            "occurred_at": datetime.now(UTC).isoformat(),
             "user_email": f"reader-{uuid.uuid4().hex[:12]}@example.com",
             "user_name": "Ana Núñez",
             "locale": "es",
@@ -111,8 +114,7 @@ def make_event(outbox_engine: Engine, owner_id: int) -> Callable[..., BookEvent]
             "isbn": "9788437604572",
             "year": 1963,
         }
-        fields.update(changes)
-        event = BookEvent.create(**fields)
+        event = BookEvent.from_dict({**fields, **changes})
         with outbox_engine.begin() as connection:
             connection.execute(
                 insert(events).values(

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from bookshelf_tasks import EMAIL_QUEUE, TASK_NAMES
+from bookshelf_tasks.names import EMAIL_QUEUE, TASK_NAMES
 
 
 @pytest.fixture

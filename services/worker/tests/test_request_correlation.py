@@ -10,7 +10,8 @@ import pytest
 from celery.result import EagerResult
 from flask import Flask
 
-from bookshelf_tasks import BOOK_ADDED, REQUEST_ID_HEADER, BookEvent
+from bookshelf_tasks import BOOK_ADDED, BookEvent
+from bookshelf_tasks.names import REQUEST_ID_HEADER
 
 from .support import ScriptedSMTPHandler  # type: ignore[import-not-found]
 

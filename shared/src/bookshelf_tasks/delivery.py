@@ -66,25 +66,6 @@ IN_FLIGHT: Final = frozenset(
 )
 RESENDABLE: Final = frozenset({EmailStatus.PENDING, EmailStatus.FAILED, EmailStatus.UNCERTAIN})
 
-# Every transition a writer below performs; tests/test_delivery.py checks them against it.
-TRANSITIONS: Final[dict[EmailStatus, frozenset[EmailStatus]]] = {
-    EmailStatus.PENDING: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
-    EmailStatus.QUEUED: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
-    EmailStatus.SENDING: frozenset(
-        {
-            EmailStatus.SENT,
-            EmailStatus.RETRYING,
-            EmailStatus.FAILED,
-            EmailStatus.UNCERTAIN,
-            EmailStatus.QUEUED,
-        }
-    ),
-    EmailStatus.RETRYING: frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.FAILED}),
-    EmailStatus.SENT: frozenset(),
-    EmailStatus.FAILED: frozenset({EmailStatus.PENDING}),
-    EmailStatus.UNCERTAIN: frozenset({EmailStatus.PENDING, EmailStatus.SENT}),
-}
-
 # --- Time. All of it is Postgres' clock (now()), so web, worker and relay agree.
 
 

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from bookshelf_tasks.names import task_name_for
@@ -126,38 +126,6 @@ class BookEvent:
         if missing:
             raise PayloadError(missing[0], "missing field")
         return cls(**data)
-
-    @classmethod
-    def create(
-        cls,
-        *,
-        kind: Literal["added", "deleted"],
-        user_email: str,
-        user_name: str,
-        locale: Literal["es", "en"],
-        book_id: int,
-        title: str,
-        author: str,
-        isbn: str | None = None,
-        year: int | None = None,
-        event_id: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> BookEvent:
-        """Build a fresh event: a new UUID and the current UTC time unless given."""
-        moment = (occurred_at or datetime.now(UTC)).astimezone(UTC)
-        return cls(
-            event_id=event_id or str(uuid.uuid4()),
-            kind=kind,
-            occurred_at=moment.isoformat(),
-            user_email=user_email,
-            user_name=user_name,
-            locale=locale,
-            book_id=book_id,
-            title=title,
-            author=author,
-            isbn=isbn,
-            year=year,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

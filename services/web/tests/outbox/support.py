@@ -26,8 +26,8 @@ from bookshelf.models import User
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import RelayResult, relay_due
-from bookshelf_tasks import EMAIL_QUEUE
 from bookshelf_tasks.delivery import EmailStatus
+from bookshelf_tasks.names import EMAIL_QUEUE
 
 BOOK = BookInput("Rayuela", "Julio Cortázar", None, 1963, None)
 TABLE = EmailEvent.__table__

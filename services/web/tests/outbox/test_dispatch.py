@@ -18,8 +18,9 @@ from bookshelf.outbox import record
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import relay_due
-from bookshelf_tasks import REQUEST_ID_HEADER, delivery
+from bookshelf_tasks import delivery
 from bookshelf_tasks.delivery import EmailStatus
+from bookshelf_tasks.names import REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from services.web.tests.outbox.support import (

@@ -10,7 +10,7 @@ from flask_babel import get_locale, lazy_gettext
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bookshelf import correlation
+from bookshelf import request_id
 from bookshelf.config import ConfigError, load_settings
 from bookshelf.extensions import babel, csrf, db, login_manager, migrate
 
@@ -20,8 +20,8 @@ __all__ = ["ConfigError", "create_app"]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(load_settings(test_config))
-    correlation.configure_logging(app.config["LOG_LEVEL"])
-    correlation.init_app(app)  # first, so every later hook's log lines carry the id
+    request_id.configure_logging(app.config["LOG_LEVEL"])
+    request_id.init_app(app)  # first, so every later hook's log lines carry the id
     # nginx in front sets X-Forwarded-For/-Proto/-Host once each.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from bookshelf import accounts, tokens
 from bookshelf.forms import ConfirmForm, LoginForm, RegisterForm
-from bookshelf.i18n import safe_next
+from bookshelf.safe_redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -3,14 +3,13 @@ then Accept-Language, then Spanish."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
+from bookshelf.safe_redirects import safe_next
 
 bp = Blueprint("i18n", __name__)
 
@@ -37,18 +36,6 @@ def return_path() -> str:
     if request.method == "GET" and request.query_string:
         return request.full_path
     return request.path
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only a local path: never redirect to another host."""
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    if "\\" in target:
-        return fallback
-    return target
 
 
 @bp.post("/locale/<code>")

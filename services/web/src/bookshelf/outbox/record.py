@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func
 
 from bookshelf.book_input import BookInput
-from bookshelf.correlation import current_request_id
 from bookshelf.extensions import db
 from bookshelf.models import Book, User
 from bookshelf.outbox.models import EmailEvent
+from bookshelf.request_id import current_request_id
 from bookshelf_tasks.delivery import EmailStatus
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookshelf.correlation import HANDLER_NAME, RequestIdFilter
 from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import relay_due
+from bookshelf.request_id import HANDLER_NAME, RequestIdFilter
 from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
 from services.web.tests.support import AuthActions

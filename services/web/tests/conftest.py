@@ -1,26 +1,31 @@
-"""Fixtures for the web tests: a real throwaway Postgres (one per session, schema built
-by the Flask-Migrate upgrade once), `app`, `client`, `auth` in the style of flaskr
-(the helpers behind them are in support.py).
+"""Fixtures of the web tests: a real throwaway Postgres (one per session, its schema
+built by the migrations once), `app`, `client`, `auth` in the style of flaskr, and
+`token`. The typed helpers behind them are in support.py.
 
 Tests stay independent by giving every user a unique email (uuid), not by cleanup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from bookshelf import create_app
 from bookshelf.extensions import db
 from devstack.broker import BrokerServer
 from devstack.postgres import PostgresServer
-from services.web.tests.support import MIGRATIONS, PASSWORD, AuthActions, base_config
+from services.web.tests.support import (
+    PASSWORD,
+    AuthActions,
+    MakeApp,
+    base_config,
+    migrated_database,
+)
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +45,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerServer]:
 
 @pytest.fixture(scope="session")
 def database_url(postgres: PostgresServer) -> str:
-    url = postgres.create_database("bookshelf_test")
-    app = create_app(base_config(url))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-        db.engine.dispose()
-    return url
+    return migrated_database(postgres, "bookshelf_test")
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +55,7 @@ def password_hash() -> str:
 
 
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str) -> Iterator[MakeApp]:
     made: list[Flask] = []
 
     def make(**overrides: Any) -> Flask:
@@ -70,7 +70,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
+def app(make_app: MakeApp) -> Flask:
     return make_app()
 
 
@@ -82,3 +82,9 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def auth(app: Flask, client: FlaskClient, password_hash: str) -> AuthActions:
     return AuthActions(app, client, password_hash)
+
+
+@pytest.fixture
+def token(auth: AuthActions) -> str:
+    """A fresh user's API token (the client itself stays logged out)."""
+    return auth.api_token(auth.create_user())

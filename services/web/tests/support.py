@@ -1,9 +1,12 @@
-"""Helpers for the web tests, typed, in the style of flaskr's AuthActions: the test
-config, unique users, and logging a test client in. Fixtures are in conftest.py."""
+"""Typed helpers of the web tests, in the style of flaskr's AuthActions: the test config,
+a migrated database, unique users (logged in, or with an API token), rows read back,
+and the API's error shape. Fixtures are in conftest.py; outbox/support.py adds the
+outbox's own."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,21 +14,28 @@ from typing import Any
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 from jsonschema import Draft202012Validator
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from bookshelf import create_app
+from bookshelf.accounts import tokens
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import User
+from bookshelf.library.models import Book
+from bookshelf.outbox.models import EmailEvent
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 
-MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
 OPENAPI = Path(__file__).resolve().parents[1] / "src/bookshelf/openapi.yaml"
 PASSWORD = "correct horse battery"
 
 # Nothing listens there: publishing fails at once (connection refused), so every
 # outbox event stays 'pending' and the "could not be queued yet" path is the real one.
 UNREACHABLE_BROKER = f"redis://127.0.0.1:{free_port()}/0"
+
+MakeApp = Callable[..., Flask]  # the `make_app` fixture: overrides of base_config
 
 
 def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
@@ -37,6 +47,16 @@ def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         **overrides,
     }
+
+
+def migrated_database(server: PostgresServer, name: str) -> str:
+    """A new database on `server`, its schema built by the migrations; its URL."""
+    url = server.create_database(name)
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()  # the app's own migrations folder (create_app sets it)
+        db.engine.dispose()
+    return url
 
 
 def spec_validator(name: str) -> Draft202012Validator:
@@ -57,10 +77,16 @@ class Account:
 
 
 class AuthActions:
+    """Users of one app, and its test client logged in as one of them."""
+
     def __init__(self, app: Flask, client: FlaskClient, password_hash: str) -> None:
         self.app = app
         self.client = client
-        self.password_hash = password_hash
+        self.password_hash = password_hash  # PASSWORD's, computed once per session
+
+    def on(self, app: Flask, client: FlaskClient | None = None) -> AuthActions:
+        """The same actions for another app (same database or not) and browser."""
+        return AuthActions(app, client or app.test_client(), self.password_hash)
 
     def register(
         self, name: str = "Ana", email: str | None = None, password: str = PASSWORD
@@ -95,6 +121,54 @@ class AuthActions:
 
     def new_user(self, name: str = "Ana", locale: str = "es") -> Account:
         return self.login_as(self.create_user(name, locale))
+
+    def api_token(self, account: Account) -> str:
+        """A new API token of `account`, as the account page makes one."""
+        with self.app.app_context():
+            user = db.session.get(User, account.id)
+            assert user is not None
+            return tokens.regenerate(user)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error_shape(response: TestResponse, status: int) -> dict[str, Any]:
+    """An API error: `status`, JSON `{"error": message, "fields": {...}}`; its body."""
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = response.get_json()
+    assert set(body) == {"error", "fields"}
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["fields"], dict)
+    return body
+
+
+def insert_book(
+    app: Flask, owner_id: int, title: str = "Dune", author: str = "Frank Herbert"
+) -> int:
+    """A book straight in the database (no outbox row); its id."""
+    with app.app_context():
+        book = Book(owner_id=owner_id, title=title, author=author)
+        db.session.add(book)
+        db.session.commit()
+        return book.id
+
+
+def books_of(app: Flask, owner_id: int) -> list[Book]:
+    with app.app_context():
+        return list(db.session.scalars(select(Book).where(Book.owner_id == owner_id)))
+
+
+def events_of(app: Flask, owner_id: int) -> list[EmailEvent]:
+    with app.app_context():
+        return list(db.session.scalars(select(EmailEvent).where(EmailEvent.owner_id == owner_id)))
+
+
+def user_by_email(app: Flask, email: str) -> User | None:
+    with app.app_context():
+        return db.session.scalar(select(User).where(User.email == email.lower()))
 
 
 class RestartablePostgres(PostgresServer):

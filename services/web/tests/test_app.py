@@ -1,11 +1,12 @@
 """The factory: ProxyFix trusts one proxy hop; the CLI finds the factory."""
 
-from typing import Any
-
 from flask import Flask, request
+from flask.testing import FlaskClient
+
+from services.web.tests.support import MakeApp
 
 
-def test_proxy_fix_trusts_one_hop(make_app: Any) -> None:
+def test_proxy_fix_trusts_one_hop(make_app: MakeApp) -> None:
     app: Flask = make_app()
 
     @app.get("/_probe")
@@ -27,6 +28,6 @@ def test_proxy_fix_trusts_one_hop(make_app: Any) -> None:
     }
 
 
-def test_static_css_is_served(client: Any) -> None:
+def test_static_css_is_served(client: FlaskClient) -> None:
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.mimetype == "text/css"

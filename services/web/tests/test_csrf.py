@@ -2,22 +2,21 @@
 Bearer-token API calls do not."""
 
 import re
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bookshelf import tokens
 from bookshelf.extensions import db
-from bookshelf.models import Book, User
+from bookshelf.library.models import Book
+from services.web.tests.support import AuthActions, MakeApp, insert_book
 
 BOOK = {"title": "Dune", "author": "Frank Herbert"}
 
 
 @pytest.fixture
-def csrf_app(make_app: Any) -> Flask:
+def csrf_app(make_app: MakeApp) -> Flask:
     return make_app(WTF_CSRF_ENABLED=True)
 
 
@@ -27,9 +26,8 @@ def csrf_client(csrf_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def csrf_auth(csrf_app: Flask, csrf_client: FlaskClient, auth: Any) -> Any:
-    auth.app, auth.client = csrf_app, csrf_client
-    return auth
+def csrf_auth(csrf_app: Flask, csrf_client: FlaskClient, auth: AuthActions) -> AuthActions:
+    return auth.on(csrf_app, csrf_client)
 
 
 def page_token(client: FlaskClient, path: str) -> str:
@@ -47,7 +45,7 @@ def book_titles(app: Flask, owner_id: int) -> list[str]:
 
 
 def test_form_post_without_token_is_rejected(
-    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: Any
+    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: AuthActions
 ) -> None:
     user = csrf_auth.new_user()
     response = csrf_client.post("/books/new", data=BOOK)
@@ -57,7 +55,7 @@ def test_form_post_without_token_is_rejected(
 
 
 def test_form_post_with_token_is_accepted(
-    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: Any
+    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: AuthActions
 ) -> None:
     user = csrf_auth.new_user()
     token = page_token(csrf_client, "/books/new")
@@ -67,22 +65,18 @@ def test_form_post_with_token_is_accepted(
 
 
 def test_register_and_delete_need_the_token(
-    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: Any
+    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: AuthActions
 ) -> None:
     form = {"name": "Eve", "email": "eve-csrf@example.com", "password": "long enough pw"}
     assert csrf_client.post("/auth/register", data=form).status_code == 400
     user = csrf_auth.new_user()
-    with csrf_app.app_context():
-        book = Book(owner_id=user.id, title="Keep me", author="A")
-        db.session.add(book)
-        db.session.commit()
-        book_id = book.id
+    book_id = insert_book(csrf_app, user.id, title="Keep me", author="A")
     assert csrf_client.post(f"/books/{book_id}/delete").status_code == 400
     assert book_titles(csrf_app, user.id) == ["Keep me"]
 
 
 def test_session_api_write_needs_the_header(
-    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: Any
+    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: AuthActions
 ) -> None:
     user = csrf_auth.new_user()
     refused = csrf_client.post("/api/v1/books", json=BOOK)
@@ -95,10 +89,9 @@ def test_session_api_write_needs_the_header(
     assert csrf_client.get("/api/v1/books").status_code == 200  # reads need no token
 
 
-def test_bearer_api_write_needs_no_csrf_token(csrf_app: Flask, csrf_auth: Any) -> None:
+def test_bearer_api_write_needs_no_csrf_token(csrf_app: Flask, csrf_auth: AuthActions) -> None:
     account = csrf_auth.create_user()
-    with csrf_app.app_context():
-        api_token = tokens.regenerate(db.session.get(User, account.id))
+    api_token = csrf_auth.api_token(account)
     response = csrf_app.test_client().post(
         "/api/v1/books", json=BOOK, headers={"Authorization": f"Bearer {api_token}"}
     )

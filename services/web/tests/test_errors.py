@@ -3,36 +3,30 @@ Postgres is unavailable (against a real Postgres, stopped and started again)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.test import TestResponse
 
-from bookshelf import create_app, tokens
 from bookshelf.errors import DATABASE_RETRY_AFTER
-from bookshelf.extensions import db
-from bookshelf.models import User
 from services.web.tests.support import (
-    MIGRATIONS,
     PASSWORD,
     AuthActions,
+    MakeApp,
     RestartablePostgres,
-    base_config,
+    migrated_database,
 )
 
 
-def test_too_large_form_gets_a_clear_page(make_app: Any, auth: Any) -> None:
+def test_too_large_form_gets_a_clear_page(make_app: MakeApp, auth: AuthActions) -> None:
     app = make_app(MAX_CONTENT_LENGTH=1024)
     client = app.test_client()
-    auth.client = client
-    auth.new_user()
+    auth.on(app, client).new_user()
     response = client.post("/books/new", data={"title": "T", "author": "A", "notes": "n" * 4096})
     assert response.status_code == 413
     assert "La petición es demasiado grande (el límite es 1024 B)." in response.get_data(
@@ -40,7 +34,7 @@ def test_too_large_form_gets_a_clear_page(make_app: Any, auth: Any) -> None:
     )
 
 
-def test_default_limit_is_one_mib(client: FlaskClient, auth: Any) -> None:
+def test_default_limit_is_one_mib(client: FlaskClient, auth: AuthActions) -> None:
     auth.new_user()
     response = client.post(
         "/api/v1/books", json={"title": "T", "author": "A", "notes": "n" * ONE_MIB}
@@ -80,12 +74,7 @@ def flaky_postgres() -> Iterator[RestartablePostgres]:
 
 @pytest.fixture(scope="module")
 def flaky_database_url(flaky_postgres: RestartablePostgres) -> str:
-    url = flaky_postgres.create_database("flaky")
-    app = create_app(base_config(url))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-        db.engine.dispose()
-    return url
+    return migrated_database(flaky_postgres, "flaky")
 
 
 @dataclass
@@ -110,15 +99,11 @@ class Site:
 
 
 @pytest.fixture
-def site(make_app: Callable[..., Flask], flaky_database_url: str, password_hash: str) -> Site:
+def site(make_app: MakeApp, flaky_database_url: str, password_hash: str) -> Site:
     app = make_app(SQLALCHEMY_DATABASE_URI=flaky_database_url)
-    browser = app.test_client()
-    account = AuthActions(app, browser, password_hash).new_user()
-    with app.app_context():
-        user = db.session.get(User, account.id)
-        assert user is not None
-        token = tokens.regenerate(user)
-    return Site(app, browser, account.email, token)
+    auth = AuthActions(app, app.test_client(), password_hash)
+    account = auth.new_user()
+    return Site(app, auth.client, account.email, auth.api_token(account))
 
 
 @pytest.fixture
@@ -191,9 +176,7 @@ def test_the_same_requests_succeed_once_postgres_is_back(
     ],
     ids=["operational", "interface", "invalidated", "pool-timeout"],
 )
-def test_every_kind_of_lost_database_is_a_503(
-    make_app: Callable[..., Flask], error: Exception
-) -> None:
+def test_every_kind_of_lost_database_is_a_503(make_app: MakeApp, error: Exception) -> None:
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/api/v1/_lost")
@@ -203,7 +186,7 @@ def test_every_kind_of_lost_database_is_a_503(
     assert_503(app.test_client().get("/api/v1/_lost"))
 
 
-def test_any_other_database_error_is_still_a_500(make_app: Callable[..., Flask]) -> None:
+def test_any_other_database_error_is_still_a_500(make_app: MakeApp) -> None:
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/api/v1/_bug")

@@ -1,20 +1,19 @@
 """/healthz answers without the database; /readyz runs its list of named checks."""
 
-from typing import Any
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bookshelf import health
 from devstack.ports import free_port
+from services.web.tests.support import MakeApp
 
 
 def dead_database_url() -> str:
     return f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nothing"
 
 
-def test_healthz_needs_no_database(make_app: Any) -> None:
+def test_healthz_needs_no_database(make_app: MakeApp) -> None:
     client = make_app(SQLALCHEMY_DATABASE_URI=dead_database_url()).test_client()
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
@@ -52,7 +51,7 @@ def test_readyz_names_the_failing_check(
     assert response.get_json()["checks"] == {"database": "ok", "extra": "error: ConnectionError"}
 
 
-def test_readyz_fails_when_the_database_is_down(make_app: Any) -> None:
+def test_readyz_fails_when_the_database_is_down(make_app: MakeApp) -> None:
     app: Flask = make_app(SQLALCHEMY_DATABASE_URI=dead_database_url())
     response = app.test_client().get("/readyz")
     assert response.status_code == 503

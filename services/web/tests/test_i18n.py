@@ -2,7 +2,6 @@
 the catalogs list every message of the source and translate each one."""
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -12,8 +11,9 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import User
+from services.web.tests.support import AuthActions, insert_book
 
 
 def test_spanish_by_default(client: FlaskClient) -> None:
@@ -44,15 +44,14 @@ def test_switch_beats_accept_language(client: FlaskClient) -> None:
     assert "Crea tu cuenta" in page
 
 
-def test_switch_is_stored_on_the_user(app: Flask, client: FlaskClient, auth: Any) -> None:
+def test_switch_is_stored_on_the_user(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     account = auth.new_user(locale="es")
     client.post("/locale/en", data={"next": "https://evil.example/"})
     with app.app_context():
         assert db.session.get(User, account.id).locale == "en"
     # A new session for the same user (no session choice) follows the stored preference.
     fresh = app.test_client()
-    with fresh.session_transaction() as session:
-        session["_user_id"] = str(account.id)
+    auth.on(app, fresh).login_as(account)
     page = fresh.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "My books" in page
 
@@ -61,19 +60,17 @@ def test_unknown_locale_is_404(client: FlaskClient) -> None:
     assert client.post("/locale/fr").status_code == 404
 
 
-def test_plural_forms(app: Flask, client: FlaskClient, auth: Any) -> None:
-    from bookshelf.models import Book
-
+def test_plural_forms(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     account = auth.new_user()
-    with app.app_context():
-        db.session.add(Book(owner_id=account.id, title="Solo", author="A"))
-        db.session.commit()
+    insert_book(app, account.id, title="Solo", author="A")
     assert "1 libro" in client.get("/").get_data(as_text=True)
     client.post("/locale/en")
     assert "1 book" in client.get("/").get_data(as_text=True)
 
 
-def test_switch_returns_to_the_page_or_home_after_a_post(client: FlaskClient, auth: Any) -> None:
+def test_switch_returns_to_the_page_or_home_after_a_post(
+    client: FlaskClient, auth: AuthActions
+) -> None:
     auth.new_user()
     page = client.get("/?page=2").get_data(as_text=True)
     assert 'name="next" value="/?page=2"' in page

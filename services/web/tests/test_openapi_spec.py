@@ -4,6 +4,7 @@ plus openapi-spec-validator's checks: resolvable $refs, path parameters declared
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ def test_openapi_yaml_is_a_valid_openapi_3_1_document(spec: dict[str, Any]) -> N
     ],
     ids=["no-title", "unknown-type", "undeclared-path-parameter"],
 )
-def test_the_validator_would_catch_a_broken_spec(spec: dict[str, Any], break_it: Any) -> None:
+def test_the_validator_would_catch_a_broken_spec(
+    spec: dict[str, Any], break_it: Callable[[dict[str, Any]], object]
+) -> None:
     broken = copy.deepcopy(spec)
     break_it(broken)
     with pytest.raises(OpenAPIValidationError):

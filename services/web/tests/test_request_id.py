@@ -22,7 +22,7 @@ from bookshelf.outbox.relay import relay_due
 from bookshelf.request_id import HANDLER_NAME, RequestIdFilter
 from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
-from services.web.tests.support import AuthActions
+from services.web.tests.support import AuthActions, MakeApp
 
 MINTED = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
 BOOK = {"title": "Rayuela", "author": "Julio Cortázar", "isbn": "", "year": "1963", "notes": ""}
@@ -104,7 +104,7 @@ def test_lines_outside_a_request_show_a_dash(app: Flask, log_output: io.StringIO
     assert line.endswith(" WARNING bookshelf.outbox.relay request_id=- a relay pass")
 
 
-def test_logging_is_configured_once_however_many_apps(make_app: Callable[..., Flask]) -> None:
+def test_logging_is_configured_once_however_many_apps(make_app: MakeApp) -> None:
     make_app()
     make_app()
     ours = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
@@ -116,7 +116,7 @@ def test_logging_is_configured_once_however_many_apps(make_app: Callable[..., Fl
 
 
 @pytest.fixture
-def up_app(make_app: Callable[..., Flask], broker: BrokerServer) -> Flask:
+def up_app(make_app: MakeApp, broker: BrokerServer) -> Flask:
     return make_app(CELERY_BROKER_URL=broker.url)
 
 

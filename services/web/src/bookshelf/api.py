@@ -1,4 +1,6 @@
-"""JSON API under /api/v1, described by openapi.yaml (served beside it).
+"""The JSON API under /api/v1, described by openapi.yaml (served beside it): one
+blueprint, its authentication and the helpers its routes share. The routes live with
+their feature: library/api.py (/books), outbox/api.py (/emails).
 
 Auth: `Authorization: Bearer <token>` (the account page's token) or the browser
 session. CSRF: a Bearer request carries no ambient credential, so it needs no CSRF
@@ -10,27 +12,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-from flask.typing import ResponseReturnValue
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from bookshelf import queries, tokens
-from bookshelf.book_input import FIELDS, validate_book
+from bookshelf.accounts import tokens
+from bookshelf.accounts.models import User
 from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
-from bookshelf.models import User
-from bookshelf.outbox import record
-from bookshelf.outbox.models import EmailEvent
-from bookshelf.outbox.pages import PER_PAGE as EMAILS_PER_PAGE
-from bookshelf.outbox.resend import resend
+from bookshelf.pagination import PAGE_MAX
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_MAX = 100
+
+
+def init_app(app: Flask) -> None:
+    from bookshelf.library import api as library_api  # noqa: F401 - adds /books to bp
+    from bookshelf.outbox import api as outbox_api  # noqa: F401 - adds /emails to bp
+
+    app.register_blueprint(bp)
 
 
 def _bearer_token() -> str | None:
@@ -62,10 +67,12 @@ def authenticate() -> None:
 
 
 def api_user() -> User:
-    return g.api_user
+    user: User = g.api_user
+    return user
 
 
-def _json_object() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
+    """The request's JSON body, which must be an object."""
     if not request.is_json:
         raise UnsupportedMediaType(_("Send the body as application/json."))
     try:
@@ -87,110 +94,24 @@ def _positive_arg(name: str, default: int, high: int) -> int:
     return int(raw)
 
 
-def _notification(event: EmailEvent) -> dict[str, Any]:
-    """Where the change's email is: 'pending' at this point, published by the relay
-    within milliseconds; GET /emails/{event_id} follows it."""
-    return {"event_id": event.id, "status": event.status}
+def requested_page(default_per_page: int) -> tuple[int, int]:
+    """`page` and `per_page` from the query string; a 422 names one out of range."""
+    page = _positive_arg("page", 1, PAGE_MAX)
+    return page, _positive_arg("per_page", default_per_page, PER_PAGE_MAX)
+
+
+def page_response(found: Pagination, page: int, per_page: int) -> Response:
+    """One page of a list, each item as its `to_dict()` says (openapi.yaml, *Page)."""
+    return jsonify(
+        items=[item.to_dict() for item in found.items],
+        page=page,
+        per_page=per_page,
+        total=found.total,
+        pages=found.pages,
+    )
 
 
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     spec = Path(current_app.root_path, "openapi.yaml").read_text(encoding="utf-8")
     return Response(spec, mimetype="application/yaml")
-
-
-@bp.get("/books")
-def list_books() -> ResponseReturnValue:
-    page = _positive_arg("page", 1, queries.PAGE_MAX)
-    per_page = _positive_arg("per_page", current_app.config["BOOKS_PER_PAGE"], PER_PAGE_MAX)
-    books = queries.book_page(api_user().id, page, per_page)
-    return jsonify(
-        items=[book.to_dict() for book in books.items],
-        page=page,
-        per_page=per_page,
-        total=books.total,
-        pages=books.pages,
-    )
-
-
-@bp.post("/books")
-def create_book() -> ResponseReturnValue:
-    body = _json_object()
-    unknown = {key: _("Unknown field.") for key in body if key not in FIELDS}
-    data, errors = validate_book(body)
-    if unknown or errors or data is None:
-        raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
-    book, event = record.add_book(api_user(), data)
-    response = jsonify({**book.to_dict(), "notification": _notification(event)})
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_book", book_id=book.id)
-    return response
-
-
-def _owned_book_or_404(book_id: int) -> Any:
-    book = queries.owned_book(api_user().id, book_id)
-    if book is None:
-        raise ApiError(404, _("No such book."))
-    return book
-
-
-@bp.get("/books/<int:book_id>")
-def get_book(book_id: int) -> ResponseReturnValue:
-    return jsonify(_owned_book_or_404(book_id).to_dict())
-
-
-@bp.delete("/books/<int:book_id>")
-def delete_book(book_id: int) -> ResponseReturnValue:
-    book = _owned_book_or_404(book_id)
-    event = record.delete_book(api_user(), book)
-    return jsonify(deleted=book_id, notification=_notification(event))
-
-
-# --- Confirmation emails: where each one is, and "send again" (outbox/resend.py).
-
-
-def _owned_event_or_404(event_id: str) -> EmailEvent:
-    event = queries.owned_event(api_user().id, event_id)
-    if event is None:
-        raise ApiError(404, _("No such email."))
-    return event
-
-
-@bp.get("/emails")
-def list_emails() -> ResponseReturnValue:
-    page = _positive_arg("page", 1, queries.PAGE_MAX)
-    per_page = _positive_arg("per_page", EMAILS_PER_PAGE, PER_PAGE_MAX)
-    events = queries.event_page(api_user().id, page, per_page)
-    return jsonify(
-        items=[event.to_dict() for event in events.items],
-        page=page,
-        per_page=per_page,
-        total=events.total,
-        pages=events.pages,
-    )
-
-
-@bp.get("/emails/<event_id>")
-def get_email(event_id: str) -> ResponseReturnValue:
-    return jsonify(_owned_event_or_404(event_id).to_dict())
-
-
-@bp.post("/emails/<event_id>/resend")
-def resend_email(event_id: str) -> ResponseReturnValue:
-    """202 once it is on the queue again. A failed, uncertain or pending email only:
-    one sent or on its way is a 409, so that a retried call cannot double it."""
-    event = _owned_event_or_404(event_id)
-    outcome = resend(event)
-    if outcome == "not-resendable":
-        raise ApiError(409, _("That email is already on its way or was sent."))
-    if outcome == "invalid":  # its recorded payload is refused: now failed, with the reason
-        raise ApiError(500, _("The confirmation email cannot be sent."))
-    if outcome == "broker-down":  # pending: the outbox relay publishes it later
-        raise ApiError(
-            503,
-            _("The confirmation email could not be queued yet; it will be retried automatically."),
-        )
-    response = jsonify(event.to_dict())  # read again: queued, or already claimed
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.get_email", event_id=event.id)
-    return response

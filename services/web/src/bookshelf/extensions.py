@@ -1,5 +1,7 @@
 """Extension objects, created unbound; `create_app` binds them with `init_app`."""
 
+from datetime import UTC, datetime
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -20,6 +22,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The default of every `created_at` column: an aware UTC time."""
+    return datetime.now(UTC)
 
 
 # expire_on_commit off: a request reads back what it just wrote (the new book's id,

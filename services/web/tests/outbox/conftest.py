@@ -7,38 +7,31 @@ address has nothing listening, so publishing fails at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import text
 
-from bookshelf import create_app
 from bookshelf.extensions import db
 from devstack.broker import BrokerServer
 from devstack.postgres import PostgresServer
 from services.web.tests.outbox.support import EmailQueue
-from services.web.tests.support import MIGRATIONS, Account, AuthActions, base_config
+from services.web.tests.support import Account, AuthActions, MakeApp, migrated_database
 
 
 @pytest.fixture(scope="session")
 def outbox_database_url(postgres: PostgresServer) -> str:
-    url = postgres.create_database("outbox_test")
-    app = create_app(base_config(url))
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-        db.engine.dispose()
-    return url
+    return migrated_database(postgres, "outbox_test")
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask], outbox_database_url: str, broker: BrokerServer) -> Flask:
+def app(make_app: MakeApp, outbox_database_url: str, broker: BrokerServer) -> Flask:
     return make_app(SQLALCHEMY_DATABASE_URI=outbox_database_url, CELERY_BROKER_URL=broker.url)
 
 
 @pytest.fixture
-def down_app(make_app: Callable[..., Flask], outbox_database_url: str) -> Flask:
+def down_app(make_app: MakeApp, outbox_database_url: str) -> Flask:
     """The same database, with nothing listening where the broker should be."""
     return make_app(SQLALCHEMY_DATABASE_URI=outbox_database_url)
 

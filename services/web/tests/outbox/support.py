@@ -20,9 +20,9 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.sql.expression import ColumnElement
 
-from bookshelf.book_input import BookInput
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import User
+from bookshelf.library.book_input import BookInput
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import RelayResult, relay_due

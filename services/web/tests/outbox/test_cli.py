@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from devstack.process import wait_until
 from services.web.tests.outbox.support import EmailQueue, add_due_events, statuses
-from services.web.tests.support import Account
+from services.web.tests.support import Account, MakeApp
 
 WEB = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).with_name("flask"))
@@ -39,9 +38,7 @@ def test_once_reports_the_pass_and_touches_the_heartbeat(
     assert queue.event_ids() == ids
 
 
-def test_once_fails_loudly_when_the_pass_fails(
-    make_app: Callable[..., Flask], tmp_path: Path
-) -> None:
+def test_once_fails_loudly_when_the_pass_fails(make_app: MakeApp, tmp_path: Path) -> None:
     dead = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nothing"
     app = make_app(SQLALCHEMY_DATABASE_URI=dead)
     heartbeat = tmp_path / "relay.heartbeat"

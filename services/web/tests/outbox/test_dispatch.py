@@ -5,15 +5,13 @@ relay; a worker's claim that wins the race against the publication is never over
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookshelf.book_input import BookInput
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import User
+from bookshelf.library.book_input import BookInput
 from bookshelf.outbox import record
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
@@ -30,7 +28,7 @@ from services.web.tests.outbox.support import (
     put_in_state,
     row,
 )
-from services.web.tests.support import Account, AuthActions
+from services.web.tests.support import Account, AuthActions, MakeApp
 
 BOOK = {"title": "Rayuela", "author": "Julio Cortázar"}
 BOOK_INPUT = BookInput("Rayuela", "Julio Cortázar", None, None, None)
@@ -77,7 +75,7 @@ def test_the_api_reports_the_email_recorded(
 
 
 def test_a_result_backend_left_in_the_environment_is_never_used(
-    make_app: Callable[..., Flask],
+    make_app: MakeApp,
     outbox_database_url: str,
     broker: BrokerServer,
     queue: EmailQueue,

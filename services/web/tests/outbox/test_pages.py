@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookshelf.book_input import BookInput
+from bookshelf.library.book_input import BookInput
 from bookshelf_tasks.delivery import EmailStatus
 from services.web.tests.outbox.support import (
     EmailQueue,

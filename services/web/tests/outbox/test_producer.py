@@ -7,20 +7,18 @@ state is the outbox row's: publishing never touches a result backend (test_dispa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from flask import Flask
 
 from bookshelf.outbox.producer import ping_broker, producer
 from devstack.broker import BrokerServer
+from services.web.tests.support import MakeApp
 
 CONFIGURED = "redis://127.0.0.1:6390/3"
 ELSEWHERE = "redis://elsewhere.invalid:6379/9"
 
 
 def test_env_broker_url_does_not_replace_the_configured_broker(
-    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CELERY_BROKER_URL", ELSEWHERE)
     app = make_app(CELERY_BROKER_URL=CONFIGURED)
@@ -34,7 +32,7 @@ def test_env_broker_url_does_not_replace_the_configured_broker(
         )
 
 
-def test_each_app_has_its_own_producer(make_app: Callable[..., Flask]) -> None:
+def test_each_app_has_its_own_producer(make_app: MakeApp) -> None:
     first, second = make_app(CELERY_BROKER_URL=CONFIGURED), make_app(CELERY_BROKER_URL=ELSEWHERE)
     with first.app_context():
         assert producer().conf.broker_url == CONFIGURED
@@ -43,7 +41,7 @@ def test_each_app_has_its_own_producer(make_app: Callable[..., Flask]) -> None:
 
 
 def test_ping_broker_answers_for_a_live_broker_and_raises_for_none(
-    make_app: Callable[..., Flask], broker: BrokerServer
+    make_app: MakeApp, broker: BrokerServer
 ) -> None:
     with make_app(CELERY_BROKER_URL=broker.url).app_context():
         ping_broker()

@@ -11,9 +11,10 @@ from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
-from bookshelf.book_input import BookInput
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import Book, User
+from bookshelf.library.book_input import BookInput
+from bookshelf.library.models import Book
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import BookEvent

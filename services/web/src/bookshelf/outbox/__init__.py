@@ -1,8 +1,9 @@
 """The email outbox: every confirmation email from the book change to "sent".
 
-record.py writes the row with the change; dispatch.py publishes it; relay.py moves on
-the rows whose due time passed; pages.py and resend.py show and resend them. The
-state machine itself is shared with the worker: bookshelf_tasks.delivery.
+record.py writes the row with the change; dispatch.py publishes it; relay.py and
+cli.py move on the rows whose due time passed; queries.py, pages.py, api.py and
+resend.py show and resend them; producer.py is the web's publish-only Celery app.
+The state machine itself is shared with the worker: bookshelf_tasks.delivery.
 """
 
 from __future__ import annotations

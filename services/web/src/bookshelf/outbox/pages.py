@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from bookshelf import queries
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
+from bookshelf.outbox import queries
 from bookshelf.outbox.resend import resend
+from bookshelf.pagination import requested_page
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 25
@@ -24,8 +25,7 @@ def require_login() -> None:
 
 @bp.get("/")
 def index() -> str:
-    page = queries.clamp_page(request.args.get("page", 1, type=int))
-    events = queries.event_page(current_user.id, page, PER_PAGE)
+    events = queries.event_page(current_user.id, requested_page(), PER_PAGE)
     return render_template(
         "notifications/index.html",
         events=events,

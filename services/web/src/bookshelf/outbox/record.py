@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import func
 
-from bookshelf.book_input import BookInput
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import Book, User
+from bookshelf.library.book_input import BookInput
+from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.request_id import current_request_id
 from bookshelf_tasks.delivery import EmailStatus

@@ -7,7 +7,6 @@ clean values or one message per invalid field; nothing is stored on failure.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +14,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from bookshelf import isbn
-from bookshelf.models import AUTHOR_MAX, NOTES_MAX, TITLE_MAX
+from bookshelf.library import isbn
+from bookshelf.library.models import AUTHOR_MAX, NOTES_MAX, TITLE_MAX
+from bookshelf.text_rules import check_line, has_control_chars
 
 FIELDS = ("title", "author", "isbn", "year", "notes")
 YEAR_MIN = 1
@@ -36,34 +36,6 @@ class BookInput:
 
 def year_max() -> int:
     return datetime.now(UTC).year + 1
-
-
-# Cc: control characters (CR, LF, NUL, ...). Cs: lone surrogates, which JSON can carry
-# ("\ud800") but UTF-8, and so Postgres, cannot store.
-_REFUSED_CATEGORIES = {"Cc", "Cs"}
-
-
-def has_control_chars(value: str, allowed: set[str] | None = None) -> bool:
-    allowed = allowed or set()
-    return any(
-        unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in allowed for ch in value
-    )
-
-
-def check_line(value: Any, max_len: int) -> tuple[str | None, str | None]:
-    """A required single line of text (title, author, a user's name)."""
-    if value is None or value == "":
-        return None, _("This field is required.")
-    if not isinstance(value, str):
-        return None, _("Must be text.")
-    if has_control_chars(value):
-        return None, _("Must not contain line breaks or control characters.")
-    clean = value.strip()
-    if not clean:
-        return None, _("This field is required.")
-    if len(clean) > max_len:
-        return None, _("Must be at most %(max)d characters.", max=max_len)
-    return clean, None
 
 
 def check_isbn(value: Any) -> tuple[str | None, str | None]:

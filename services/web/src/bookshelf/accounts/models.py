@@ -1,26 +1,22 @@
-"""Typed SQLAlchemy 2 models: users and their books (the outbox row: outbox/models.py)."""
+"""The user account: typed SQLAlchemy 2 model and Flask-Login's loader."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bookshelf.extensions import db
+from bookshelf.extensions import db, login_manager, utcnow
 
-TITLE_MAX = 200
-AUTHOR_MAX = 200
-NOTES_MAX = 2000
+if TYPE_CHECKING:
+    from bookshelf.library.models import Book
+
 NAME_MAX = 100
 EMAIL_MAX = 254
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
@@ -48,28 +44,6 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         return check_password_hash(self.password_hash, password)
 
 
-class Book(db.Model):  # type: ignore[name-defined]
-    __tablename__ = "books"
-    __table_args__ = (Index("ix_books_owner_id_title", "owner_id", "title"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(TITLE_MAX))
-    author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
-    isbn: Mapped[str | None] = mapped_column(String(13))
-    year: Mapped[int | None]
-    notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    owner: Mapped[User] = relationship(back_populates="books")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "author": self.author,
-            "isbn": self.isbn,
-            "year": self.year,
-            "notes": self.notes,
-            "created_at": self.created_at.isoformat(),
-        }
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None

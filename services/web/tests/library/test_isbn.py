@@ -2,7 +2,7 @@
 
 import pytest
 
-from bookshelf import isbn
+from bookshelf.library import isbn
 
 
 @pytest.mark.parametrize(

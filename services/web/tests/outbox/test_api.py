@@ -4,7 +4,6 @@ every response checked against openapi.yaml's schemas."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -13,9 +12,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from bookshelf import tokens
-from bookshelf.extensions import db
-from bookshelf.models import User
 from bookshelf_tasks.delivery import EmailStatus
 from devstack.broker import BrokerServer
 from services.web.tests.outbox.support import (
@@ -25,7 +21,7 @@ from services.web.tests.outbox.support import (
     put_in_state,
     row,
 )
-from services.web.tests.support import OPENAPI, AuthActions, spec_validator
+from services.web.tests.support import OPENAPI, AuthActions, MakeApp, spec_validator
 
 RESENT_MESSAGE_EN = "That email is already on its way or was sent."
 
@@ -71,25 +67,9 @@ class Caller:
 
 
 def caller_for(app: Flask, password_hash: str) -> Caller:
-    account = AuthActions(app, app.test_client(), password_hash).create_user(locale="en")
-    with app.app_context():
-        user = db.session.get(User, account.id)
-        assert user is not None
-        token = tokens.regenerate(user)
-    return Caller(app, app.test_client(), account.id, token)
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], broker: BrokerServer) -> Flask:
-    return make_app(CELERY_BROKER_URL=broker.url)
-
-
-@pytest.fixture
-def queue(broker: BrokerServer) -> Iterator[EmailQueue]:
-    email_queue = EmailQueue(broker.url)
-    email_queue.clear()
-    yield email_queue
-    email_queue.close()
+    auth = AuthActions(app, app.test_client(), password_hash)
+    account = auth.create_user(locale="en")
+    return Caller(app, app.test_client(), account.id, auth.api_token(account))
 
 
 @pytest.fixture
@@ -199,7 +179,7 @@ def test_resend_twice_queues_it_once(caller: Caller, queue: EmailQueue) -> None:
 
 
 def test_resend_with_the_broker_down_is_503_and_leaves_it_pending(
-    make_app: Callable[..., Flask], password_hash: str
+    make_app: MakeApp, password_hash: str
 ) -> None:
     down = caller_for(make_app(), password_hash)  # conftest's unreachable broker
     [event_id] = down.events(EmailStatus.FAILED)
@@ -231,7 +211,7 @@ def test_the_messages_follow_accept_language(caller: Caller) -> None:
 
 
 def test_a_session_resend_needs_the_csrf_token(
-    make_app: Callable[..., Flask], broker: BrokerServer, password_hash: str
+    make_app: MakeApp, broker: BrokerServer, password_hash: str
 ) -> None:
     app = make_app(CELERY_BROKER_URL=broker.url, WTF_CSRF_ENABLED=True)
     browser = app.test_client()

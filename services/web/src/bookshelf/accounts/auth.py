@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from bookshelf import accounts, tokens
-from bookshelf.forms import ConfirmForm, LoginForm, RegisterForm
+from bookshelf.accounts import tokens, users
+from bookshelf.accounts.forms import LoginForm, RegisterForm
+from bookshelf.forms import ConfirmForm
 from bookshelf.safe_redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -22,10 +23,10 @@ def register() -> Response | str | tuple[str, int]:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            user = users.create_user(
                 form.name.data, form.email.data, form.password.data, str(get_locale())
             )
-        except accounts.EmailTaken:
+        except users.EmailTaken:
             form.email.errors = [_("An account with this email already exists. Log in instead.")]
         else:
             login_user(user)
@@ -39,7 +40,7 @@ def register() -> Response | str | tuple[str, int]:
 def login() -> Response | str | tuple[str, int]:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        user = users.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
             return redirect(safe_next(form.next.data, url_for("books.index")))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from bookshelf import queries
-from bookshelf.forms import BookForm, ConfirmForm
-from bookshelf.models import Book
+from bookshelf.forms import ConfirmForm
+from bookshelf.library import queries
+from bookshelf.library.forms import BookForm
+from bookshelf.library.models import Book
 from bookshelf.outbox.record import add_book, delete_book
+from bookshelf.pagination import requested_page
 
 bp = Blueprint("books", __name__)
 
@@ -38,9 +40,8 @@ def _with_emails_link(message: str) -> Markup:
 
 @bp.get("/")
 def index() -> str:
-    page = request.args.get("page", 1, type=int)
     books = queries.book_page(
-        current_user.id, queries.clamp_page(page), current_app.config["BOOKS_PER_PAGE"]
+        current_user.id, requested_page(), current_app.config["BOOKS_PER_PAGE"]
     )
     return render_template("books/index.html", books=books)
 

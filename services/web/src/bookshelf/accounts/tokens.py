@@ -7,8 +7,8 @@ import secrets
 
 from sqlalchemy import select
 
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import User
 
 PREFIX = "bks_"
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from bookshelf.book_input import validate_book
+from bookshelf.library.book_input import validate_book
 
 NEXT_YEAR = datetime.now(UTC).year + 1
 VALID = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}

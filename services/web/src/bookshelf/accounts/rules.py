@@ -1,0 +1,50 @@
+"""The rules for an account's fields (name, email, password), shared by the form and
+the registration; pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from bookshelf.accounts.models import EMAIL_MAX, NAME_MAX
+from bookshelf.text_rules import check_line
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+def normalize_email(raw: str) -> str | None:
+    # allow_smtputf8=False: the worker's SMTP (Flask-Mail) can only send to an ASCII
+    # local part; an internationalized domain is fine, it goes out as IDNA.
+    try:
+        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    email = checked.normalized.lower()
+    return email if len(email) <= EMAIL_MAX else None
+
+
+def validate_registration(name: Any, email: Any, password: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    _clean, name_error = check_line(name, NAME_MAX)
+    if name_error:
+        errors["name"] = name_error
+    if not email:
+        errors["email"] = _("This field is required.")
+    elif normalize_email(str(email)) is None:
+        if not str(email).rpartition("@")[0].isascii():
+            errors["email"] = _(
+                "Use only unaccented letters, digits and . _ - + before the @; "
+                "we cannot send email to that address."
+            )
+        else:
+            errors["email"] = _("Enter a valid email address.")
+    if not password:
+        errors["password"] = _("This field is required.")
+    elif not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        errors["password"] = _(
+            "Use between %(low)d and %(high)d characters.", low=PASSWORD_MIN, high=PASSWORD_MAX
+        )
+    return errors

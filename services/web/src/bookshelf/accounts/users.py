@@ -1,0 +1,56 @@
+"""Account actions: registration (a race included) and the credentials check."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from bookshelf.accounts.models import User
+from bookshelf.accounts.rules import normalize_email
+from bookshelf.extensions import db
+
+
+class EmailTaken(Exception):
+    """That email already has an account."""
+
+
+def find_by_email(email: str) -> User | None:
+    normalized = normalize_email(email)
+    if normalized is None:
+        return None
+    return db.session.scalar(select(User).where(User.email == normalized))
+
+
+def create_user(name: str, email: str, password: str, locale: str) -> User:
+    """Create the account; raise EmailTaken when the address is registered (race included)."""
+    normalized = normalize_email(email)
+    assert normalized is not None, "validate_registration runs first"
+    if find_by_email(normalized) is not None:
+        raise EmailTaken(normalized)
+    user = User(name=name.strip(), email=normalized, locale=locale)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request registered the same email between the check and the insert.
+        db.session.rollback()
+        raise EmailTaken(normalized) from None
+    return user
+
+
+@cache
+def _decoy_hash() -> str:
+    return generate_password_hash("decoy password")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_by_email(email or "")
+    if user is None:
+        # Spend the same scrypt time, so response timing does not reveal who has an account.
+        check_password_hash(_decoy_hash(), password or "")
+        return None
+    return user if user.check_password(password or "") else None

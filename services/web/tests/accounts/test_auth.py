@@ -1,0 +1,103 @@
+"""The `auth` pages: sign-up, log-in/out, where log-in leads, session cookie flags, and
+the account page's API token."""
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from services.web.tests.support import AuthActions, MakeApp, user_by_email
+
+
+def test_register_logs_in_and_hashes_with_scrypt(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    email = "New-Reader-" + __import__("uuid").uuid4().hex + "@Example.com"
+    response = auth.register(name="Ana", email=email)
+    assert response.status_code == 302 and response.location == "/"
+    user = user_by_email(app, email)
+    assert user is not None and user.name == "Ana" and user.email == email.lower()
+    assert user.password_hash.startswith("scrypt:")
+    assert "correct horse" not in user.password_hash
+    assert client.get("/").status_code == 200
+
+
+def test_register_page_renders(client: FlaskClient) -> None:
+    page = client.get("/auth/register").get_data(as_text=True)
+    assert '<label for="email">' in page and 'name="password"' in page
+
+
+def test_login_and_logout(client: FlaskClient, auth: AuthActions) -> None:
+    account = auth.create_user()
+    response = auth.login(account.email.upper())
+    assert response.status_code == 302 and response.location == "/"
+    assert client.get("/").status_code == 200
+    assert auth.logout().status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused(client: FlaskClient, auth: AuthActions) -> None:
+    account = auth.create_user()
+    response = auth.login(account.email, "wrong password")
+    assert response.status_code == 422
+    assert "Correo o contraseña incorrectos." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/notifications/", "/notifications/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ],
+)
+def test_login_redirects_only_to_local_paths(
+    client: FlaskClient, auth: AuthActions, next_url: str, expected: str
+) -> None:
+    account = auth.create_user()
+    response = client.post(
+        "/auth/login",
+        data={"email": account.email, "password": "correct horse battery", "next": next_url},
+    )
+    assert response.location == expected
+
+
+def test_pages_need_login(client: FlaskClient) -> None:
+    response = client.get("/books/new")
+    assert response.status_code == 302 and response.location.startswith("/auth/login?next=")
+
+
+def test_session_cookie_flags(make_app: MakeApp, auth: AuthActions) -> None:
+    account = auth.create_user()
+    for secure in (False, True):
+        client = make_app(SESSION_COOKIE_SECURE=secure).test_client()
+        response = client.post(
+            "/auth/login", data={"email": account.email, "password": "correct horse battery"}
+        )
+        cookie = response.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert ("Secure" in cookie) is secure
+
+
+def test_registration_stores_the_negotiated_locale(app: Flask, client: FlaskClient) -> None:
+    email = f"en-{__import__('uuid').uuid4().hex}@example.com"
+    client.post(
+        "/auth/register",
+        data={"name": "Ann", "email": email, "password": "long enough pw"},
+        headers={"Accept-Language": "en-GB,en;q=0.8"},
+    )
+    user = user_by_email(app, email)
+    assert user is not None and user.locale == "en"
+
+
+def test_account_page_shows_a_new_token_once_and_stores_its_hash(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    account = auth.new_user()
+    assert "Todavía no tienes ningún token." in client.get("/auth/account").get_data(as_text=True)
+    page = client.post("/auth/account/token").get_data(as_text=True)
+    token = page.split('id="api-token" type="text" readonly value="')[1].split('"')[0]
+    assert token.startswith("bks_")
+    user = user_by_email(app, account.email)
+    assert user is not None and user.api_token_hash and token not in user.api_token_hash
+    assert token not in client.get("/auth/account").get_data(as_text=True)

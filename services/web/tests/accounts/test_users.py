@@ -1,0 +1,34 @@
+"""Registration's one rule the database settles: an email has one account, even when
+two sign-ups race (users.create_user); through the sign-up form."""
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from bookshelf.accounts import users
+from bookshelf.accounts.models import User
+from bookshelf.extensions import db
+from services.web.tests.support import AuthActions
+
+
+def test_duplicate_email_gets_a_clear_message(app: Flask, auth: AuthActions) -> None:
+    account = auth.create_user()
+    response = auth.register(email=account.email.upper())
+    assert response.status_code == 422
+    assert "Ya existe una cuenta con este correo" in response.get_data(as_text=True)
+    with app.app_context():
+        count = db.session.scalar(
+            select(db.func.count()).select_from(User).where(User.email == account.email)
+        )
+    assert count == 1
+
+
+def test_duplicate_email_race_is_caught_by_the_unique_constraint(
+    app: Flask, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = auth.create_user()
+    # As if another request inserted the row between our check and our insert.
+    monkeypatch.setattr(users, "find_by_email", lambda email: None)
+    response = auth.register(email=account.email)
+    assert response.status_code == 422
+    assert "Ya existe una cuenta con este correo" in response.get_data(as_text=True)

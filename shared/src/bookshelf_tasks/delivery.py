@@ -60,6 +60,17 @@ class EmailStatus(StrEnum):
         """The user may ask for it again (same event, same Message-ID)."""
         return self in RESENDABLE
 
+    @property
+    def delivered(self) -> bool:
+        """The SMTP server accepted it."""
+        return self is EmailStatus.SENT
+
+    @property
+    def maybe_delivered(self) -> bool:
+        """Lost after the point of no return: the server may have kept it, so a resend
+        may arrive twice."""
+        return self is EmailStatus.UNCERTAIN
+
 
 IN_FLIGHT: Final = frozenset(
     {EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.RETRYING}

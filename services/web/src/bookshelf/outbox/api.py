@@ -11,7 +11,7 @@ from bookshelf.errors import ApiError
 from bookshelf.outbox import queries
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.pages import PER_PAGE
-from bookshelf.outbox.resend import resend
+from bookshelf.outbox.resend import ResendOutcome, resend
 
 
 def _owned_event_or_404(event_id: str) -> EmailEvent:
@@ -38,11 +38,11 @@ def resend_email(event_id: str) -> ResponseReturnValue:
     one sent or on its way is a 409, so that a retried call cannot double it."""
     event = _owned_event_or_404(event_id)
     outcome = resend(event)
-    if outcome == "not-resendable":
+    if outcome is ResendOutcome.NOT_RESENDABLE:
         raise ApiError(409, _("That email is already on its way or was sent."))
-    if outcome == "invalid":  # its recorded payload is refused: failed, with the reason
+    if outcome is ResendOutcome.INVALID:
         raise ApiError(500, _("The confirmation email cannot be sent."))
-    if outcome == "broker-down":  # pending: the outbox relay publishes it later
+    if outcome is ResendOutcome.BROKER_DOWN:
         raise ApiError(
             503,
             _("The confirmation email could not be queued yet; it will be retried automatically."),

@@ -15,7 +15,7 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     """One email to send, written in the transaction of the book change it announces.
 
     Its states and who moves it between them: docs/architecture.md, "Email delivery
-    state". Views and templates ask it (`state`, `can_resend`), never compare strings.
+    state". Views and templates ask it (`state`, `can_resend`, ...), never compare strings.
     """
 
     __table__ = email_events_table(db.metadata)
@@ -47,6 +47,15 @@ class EmailEvent(db.Model):  # type: ignore[name-defined]
     @property
     def in_flight(self) -> bool:
         return self.state.in_flight
+
+    @property
+    def maybe_delivered(self) -> bool:
+        return self.state.maybe_delivered
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the SMTP server accepted it; None unless it is sent."""
+        return self.delivered_at if self.state.delivered else None
 
     def to_dict(self) -> dict[str, Any]:
         """What the API says of the event (openapi.yaml, EmailEvent)."""

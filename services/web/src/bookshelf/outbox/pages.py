@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
 from bookshelf.outbox import queries
-from bookshelf.outbox.resend import resend
+from bookshelf.outbox.resend import ResendOutcome, resend
 from bookshelf.pagination import requested_page
+from bookshelf_tasks.delivery import EmailStatus
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 25
+STATE_LABELS = {
+    EmailStatus.PENDING: _l("Not queued yet — will retry automatically"),
+    EmailStatus.QUEUED: _l("Queued, waiting to be sent"),
+    EmailStatus.SENDING: _l("Sending"),
+    EmailStatus.RETRYING: _l("The mail server did not answer; retrying"),
+    EmailStatus.SENT: _l("Sent"),
+    EmailStatus.FAILED: _l("Failed"),
+    EmailStatus.UNCERTAIN: _l(
+        "May not have arrived: the connection to the mail server was lost while it was being sent"
+    ),
+}
+KIND_LABELS = {"added": _l("Book added"), "deleted": _l("Book deleted")}
 
 
 @bp.before_request
@@ -31,6 +45,8 @@ def index() -> str:
         events=events,
         in_flight=any(event.in_flight for event in events.items),
         form=ConfirmForm(),
+        state_labels=STATE_LABELS,
+        kind_labels=KIND_LABELS,
     )
 
 
@@ -44,11 +60,11 @@ def retry(event_id: str) -> Response:
         abort(400)
     outcome = resend(event)
     db.session.rollback()
-    if outcome == "queued":
+    if outcome is ResendOutcome.QUEUED:
         flash(_("The confirmation email was queued."), "success")
-    elif outcome == "not-resendable":
+    elif outcome is ResendOutcome.NOT_RESENDABLE:
         flash(_("That email is already on its way or was sent."), "info")
-    elif outcome == "invalid":
+    elif outcome is ResendOutcome.INVALID:
         flash(_("The confirmation email cannot be sent."), "error")
     else:
         flash(

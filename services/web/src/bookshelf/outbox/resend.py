@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import delivery
 
-ResendOutcome = Literal["queued", "not-resendable", "broker-down", "invalid"]
+
+class ResendOutcome(StrEnum):
+    QUEUED = "queued"  # on the broker again
+    NOT_RESENDABLE = "not-resendable"  # sent, or on its way: unchanged
+    BROKER_DOWN = "broker-down"  # pending: the relay publishes it later
+    INVALID = "invalid"  # its payload is refused: failed, with the reason
 
 
 def resend(event: EmailEvent) -> ResendOutcome:
     """failed/uncertain/pending → pending with a fresh retry budget, then publish."""
     if not delivery.record_resend(db.session.connection(), event.id):
         db.session.rollback()
-        return "not-resendable"
+        return ResendOutcome.NOT_RESENDABLE
     db.session.refresh(event)  # 'pending' now, and locked by that UPDATE until the commit
     done = publish_all([event])
     db.session.commit()
     db.session.refresh(event)  # what the caller shows: queued, or already claimed
     if done.published:
-        return "queued"
-    return "invalid" if done.invalid else "broker-down"
+        return ResendOutcome.QUEUED
+    return ResendOutcome.INVALID if done.invalid else ResendOutcome.BROKER_DOWN

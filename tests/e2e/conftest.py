@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e import figures
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls, running_stack
+from tests.e2e.support import FIGURES, StackUrls, record_figure, running_stack, save_figures
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,23 +30,23 @@ def runs_last(item: pytest.Item) -> bool:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not figures.FIGURES:
+    if not FIGURES:
         return
     terminalreporter.section("e2e figures")
-    for name, value in sorted(figures.FIGURES.items()):
+    for name, value in sorted(FIGURES.items()):
         terminalreporter.write_line(f"{name}: {value}")
-    saved = figures.save()
+    saved = save_figures()
     terminalreporter.write_line(f"(saved to {saved})")
 
 
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
     with running_stack(keep_logs=lambda: request.session.testsfailed > 0) as urls:
-        figures.record("stack_mode", urls.mode)
+        record_figure("stack_mode", urls.mode)
         if urls.cold_start_seconds is not None:
-            figures.record("cold_start_seconds", round(urls.cold_start_seconds, 2))
+            record_figure("cold_start_seconds", round(urls.cold_start_seconds, 2))
         if urls.timings:
-            figures.record(
+            record_figure(
                 "cold_start_steps_seconds", {k: round(v, 2) for k, v in urls.timings.items()}
             )
         yield urls

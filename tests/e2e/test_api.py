@@ -6,9 +6,9 @@ import uuid
 
 import requests
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 
 def test_api_add_list_delete_with_bearer_token_sends_both_emails(

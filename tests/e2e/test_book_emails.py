@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import uuid
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 
 def test_register_login_add_then_delete_sends_one_email_each(

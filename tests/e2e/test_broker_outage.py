@@ -16,12 +16,11 @@ from collections.abc import Callable
 
 import pytest
 
+from devstack.bookshelf_client import BOOK_PAGE, BookshelfUser
 from devstack.mailhog import Email, MailHogClient
 from devstack.process import tail, wait_until
 from devstack.stack import RELAY_INTERVAL_S, LocalStack
-from tests.e2e import figures
-from tests.e2e.bookshelf_client import BOOK_PAGE, BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls, record_figure
 
 # It stops a part of the shared stack: conftest runs it after the others.
 RUNS_LAST = True
@@ -146,7 +145,7 @@ def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
     assert len({e.message_id for e in emails}) == 2
     await_state(reader, second_title, "sent", local)
 
-    figures.record(
+    record_figure(
         "broker_outage",
         {
             "broker_down_s": round(down_seconds, 2),

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devstack.bookshelf_client import Account
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import Account
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

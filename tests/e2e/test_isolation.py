@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 BOOKS_EACH = 5
 

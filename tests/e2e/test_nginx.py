@@ -16,10 +16,10 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.e2e import figures
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.html_forms import find_form
-from tests.e2e.stack_modes import StackUrls
+from bench.stats import percentile
+from devstack.bookshelf_client import BookshelfUser
+from devstack.html_forms import find_form
+from tests.e2e.support import StackUrls, record_figure
 
 NGINX_TEMPLATE = Path(__file__).resolve().parents[2] / "services" / "nginx" / "nginx.conf.template"
 SECURITY_HEADERS = {
@@ -186,15 +186,15 @@ def test_password_guessing_is_braked_per_address_and_the_owner_still_logs_in(
     app_statuses = [status for status, _ms in replies if status != 429]
     app_ms = [ms for status, ms in replies if status != 429]
     refused_ms = [ms for status, ms in replies if status == 429]
-    figures.record(
+    record_figure(
         "password_guessing_concurrent",
         {
             "guesses": guesses,
             "seconds": round(elapsed, 2),
             "answered_by_app": len(app_ms),
             "refused_by_nginx": len(refused_ms),
-            "app_p50_ms": round(figures.percentile(app_ms, 0.5), 1),
-            "refused_p50_ms": round(figures.percentile(refused_ms, 0.5), 2) if refused_ms else None,
+            "app_p50_ms": round(percentile(app_ms, 0.5), 1),
+            "refused_p50_ms": round(percentile(refused_ms, 0.5), 2) if refused_ms else None,
         },
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from devstack.process import StackError
 from devstack.stack import LocalStack
-from tests.e2e.stack_modes import StackUrls, selected_mode
+from tests.e2e.support import StackUrls, selected_mode
 
 pytestmark = pytest.mark.skipif(
     selected_mode() != "local", reason="tests the local-process launcher; this run uses Docker"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
 from devstack.process import tail, wait_until
 from devstack.stack import LocalStack
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 # It kills and stops parts of the shared stack: conftest runs it after the others.
 RUNS_LAST = True

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from devstack.bookshelf_client import BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import BookshelfUser
-from tests.e2e.stack_modes import StackUrls
+from tests.e2e.support import StackUrls
 
 INVALID_BOOKS = [
     pytest.param({"title": "", "author": "Anónimo"}, "This field is required.", id="empty-title"),

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.bookshelf_client import BookshelfApi, BookshelfUser
 from devstack.ports import free_port
 from devstack.stack import LocalStack
-from tests.e2e.bookshelf_client import BookshelfApi, BookshelfUser
 from tests.faults.smtp_proxy import FaultySMTP
 from tests.faults.support import TABLE, Observer
 

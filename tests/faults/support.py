@@ -16,8 +16,8 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from devstack.bookshelf_client import BookshelfApi, BookshelfUser
 from devstack.mailhog import MailHogClient
-from tests.e2e.bookshelf_client import BookshelfApi, BookshelfUser
 
 FINAL = {"sent", "failed", "uncertain"}
 # Case name -> its row of the fault table; conftest prints and saves it.

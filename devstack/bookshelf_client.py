@@ -1,4 +1,5 @@
-"""A user of the app over HTTP, through nginx: forms for the HTML side, a token for the API."""
+"""A user of a running stack over HTTP, through nginx: forms for the HTML side, a token for
+the API. The e2e and fault suites and the benchmarks drive the app with it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.html_forms import find_form
+from devstack.html_forms import find_form
 
 TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
 BOOK_PAGE = re.compile(r"/books/(\d+)$")

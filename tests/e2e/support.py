@@ -1,4 +1,7 @@
-"""Where the e2e tests find the stack: E2E_STACK=auto|local|docker.
+"""Typed helpers of the e2e suite (fixtures are in conftest.py): where the tests find
+the stack, and the figures they measure.
+
+Where the stack is: E2E_STACK=auto|local|docker.
 
 - local:  devstack.stack.LocalStack, every service a local process on free ports.
 - docker: testcontainers' DockerCompose on compose.yaml (nginx on 8080, MailHog on 8025).
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,12 +22,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import requests
 
+from bench.stats import RESULTS_DIR
 from devstack.process import StackError, wait_until
-from tests.e2e import figures
 
 if TYPE_CHECKING:
     from devstack.stack import LocalStack
@@ -32,6 +36,8 @@ REPO = Path(__file__).resolve().parents[2]
 MODES = ("auto", "local", "docker")
 DOCKER_APP_URL = "http://localhost:8080"
 DOCKER_MAILHOG_URL = "http://localhost:8025"
+# The figures the suite measures: printed in pytest's summary, saved under bench/results/.
+FIGURES: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def local_stack(keep_logs: Callable[[], bool] = lambda: False) -> Iterator[Stack
             )
     finally:
         if keep_logs():
-            figures.record("stack_logs_kept_in", str(stack.workdir))
+            record_figure("stack_logs_kept_in", str(stack.workdir))
         else:
             shutil.rmtree(stack.workdir, ignore_errors=True)
 
@@ -154,3 +160,19 @@ def running_stack(
     else:
         with docker_stack() as urls:
             yield urls
+
+
+# --- Figures ------------------------------------------------------------------------
+
+
+def record_figure(name: str, value: Any) -> None:
+    FIGURES[name] = value
+
+
+def save_figures() -> Path | None:
+    if not FIGURES:
+        return None
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / "e2e.json"
+    path.write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")
+    return path

@@ -1,4 +1,4 @@
-"""Read the forms of a page, so the tests submit what a browser would (CSRF token included)."""
+"""Read the forms of a page, so a client submits what a browser would (CSRF token included)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.static.conftest import (
+from tests.static.support import (
     COMPOSE_FILES,
     ONE_SHOT,
     REPO,

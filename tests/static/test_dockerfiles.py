@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.static.conftest import DOCKERFILES, REPO, tool
+from tests.static.support import DOCKERFILES, REPO, tool
 
 pytestmark = pytest.mark.static
 

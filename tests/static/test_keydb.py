@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devstack.broker import LOCAL_DIRECTIVES, BrokerServer, render_config
-from tests.static.conftest import REPO
+from tests.static.support import REPO
 
 pytestmark = pytest.mark.static
 

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.nginx import TEMPLATE, TEMPLATE_VARIABLES, NginxServer, render_config
 from devstack.process import StackError
-from tests.static.conftest import REPO
+from tests.static.support import REPO
 
 pytestmark = pytest.mark.static
 

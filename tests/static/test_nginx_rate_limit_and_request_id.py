@@ -12,20 +12,16 @@ import itertools
 import json
 import math
 import re
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import requests
 
-from devstack.nginx import NginxServer
 from devstack.process import wait_until
-from tests.static.test_nginx_server import Upstream, make_handler
+from tests.static.support import Running, nginx_before_upstream
 
 pytestmark = pytest.mark.static
 
@@ -42,11 +38,7 @@ class Reply:
     body: bytes
 
 
-@dataclass
-class Running:
-    nginx: NginxServer
-    upstream: Upstream
-
+class Limited(Running):
     def send(self, method: str, path: str, source: str, **headers: str) -> Reply:
         """One request on a fresh connection from `source`, the path sent exactly as given."""
         connection = http.client.HTTPConnection(
@@ -69,9 +61,6 @@ class Running:
                 return passed
         raise AssertionError(f"no 429 after {3 * BURST} login POSTs from {source}")
 
-    def get(self, path: str, **headers: str) -> requests.Response:
-        return requests.get(f"{self.nginx.base_url}{path}", headers=headers, timeout=10)
-
     def logged(self, request_id: str) -> dict[str, Any]:
         """The access-log entry of that request (nginx writes it after replying)."""
         found: list[dict[str, Any]] = []
@@ -87,19 +76,9 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    seen = Upstream()
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(seen))
-    seen.port = upstream.server_address[1]
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    nginx = NginxServer(tmp_path_factory.mktemp("nginx-limits"), f"127.0.0.1:{seen.port}")
-    try:
-        nginx.start()
-        yield Running(nginx, seen)
-    finally:
-        nginx.stop()
-        upstream.shutdown()
-        upstream.server_close()
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Limited]:
+    with nginx_before_upstream(tmp_path_factory.mktemp("nginx-limits")) as running:
+        yield Limited(running.nginx, running.upstream)
 
 
 def most_passes(elapsed: float) -> int:
@@ -117,7 +96,7 @@ def address() -> str:
 # --- brute-force brake ----------------------------------------------------------------------
 
 
-def test_a_burst_of_40_login_posts_gets_the_burst_then_429s(running: Running, address: str) -> None:
+def test_a_burst_of_40_login_posts_gets_the_burst_then_429s(running: Limited, address: str) -> None:
     began = time.perf_counter()
     statuses = [running.send("POST", "/auth/login", address).status for _ in range(40)]
     elapsed = time.perf_counter() - began
@@ -128,7 +107,7 @@ def test_a_burst_of_40_login_posts_gets_the_burst_then_429s(running: Running, ad
     assert statuses.count(429) == 40 - statuses.count(200)
 
 
-def test_a_parallel_burst_of_register_posts_is_cut_too(running: Running, address: str) -> None:
+def test_a_parallel_burst_of_register_posts_is_cut_too(running: Limited, address: str) -> None:
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = list(
@@ -142,7 +121,7 @@ def test_a_parallel_burst_of_register_posts_is_cut_too(running: Running, address
 
 
 def test_the_429_is_small_json_with_retry_after_and_the_usual_headers(
-    running: Running, address: str
+    running: Limited, address: str
 ) -> None:
     running.exhaust(address)
     refused = running.send("POST", "/auth/login", address)
@@ -161,7 +140,7 @@ def test_the_429_is_small_json_with_retry_after_and_the_usual_headers(
     assert (entry["status"], entry["limit_req"], entry["upstream_status"]) == (429, "REJECTED", "")
 
 
-def test_waiting_retry_after_lets_the_next_attempt_through(running: Running, address: str) -> None:
+def test_waiting_retry_after_lets_the_next_attempt_through(running: Limited, address: str) -> None:
     running.exhaust(address)
 
     # Retry-After: 1, and a slot frees every 0.5 s at 2 r/s. Refused POSTs take no slot,
@@ -175,7 +154,7 @@ def test_waiting_retry_after_lets_the_next_attempt_through(running: Running, add
     assert passed, "no login POST passed within 5 s of the 429"
 
 
-def test_only_posts_to_the_password_forms_are_limited(running: Running, address: str) -> None:
+def test_only_posts_to_the_password_forms_are_limited(running: Limited, address: str) -> None:
     running.exhaust(address)
 
     assert running.send("GET", "/auth/login", address).status == 200
@@ -190,20 +169,20 @@ def test_only_posts_to_the_password_forms_are_limited(running: Running, address:
     "path", ["/auth/register", "/auth//login", "/auth/%6cogin", "/auth/./register", "/auth/login/"]
 )
 def test_other_spellings_of_the_form_paths_share_the_bucket(
-    running: Running, address: str, path: str
+    running: Limited, address: str, path: str
 ) -> None:
     running.exhaust(address)
 
     assert running.send("POST", path, address).status == 429
 
 
-def test_gets_of_the_form_pages_are_never_limited(running: Running, address: str) -> None:
+def test_gets_of_the_form_pages_are_never_limited(running: Limited, address: str) -> None:
     statuses = {running.send("GET", path, address).status for path in ["/auth/login"] * 60}
 
     assert statuses == {200}
 
 
-def test_the_e2e_suites_registrations_pass(running: Running, address: str) -> None:
+def test_the_e2e_suites_registrations_pass(running: Limited, address: str) -> None:
     # The e2e suite registers about a dozen users from one address, two at a time: each
     # loads the form, then posts it. Here with no pause at all between them.
     def register(_: int) -> tuple[int, int]:
@@ -220,7 +199,7 @@ def test_the_e2e_suites_registrations_pass(running: Running, address: str) -> No
 # --- request correlation --------------------------------------------------------------------
 
 
-def test_nginx_mints_an_id_passes_it_upstream_and_returns_it(running: Running) -> None:
+def test_nginx_mints_an_id_passes_it_upstream_and_returns_it(running: Limited) -> None:
     first = running.get("/books")
     request_id = first.headers["X-Request-ID"]
 
@@ -233,7 +212,7 @@ def test_nginx_mints_an_id_passes_it_upstream_and_returns_it(running: Running) -
     "supplied",
     ["abcdefgh", "0f6c1a9e-4d2b-4c1e-9a53-2b7d8e9f0a1b", "trace.span_ABC-123", "x" * 64],
 )
-def test_a_sane_client_id_is_kept_end_to_end(running: Running, supplied: str) -> None:
+def test_a_sane_client_id_is_kept_end_to_end(running: Limited, supplied: str) -> None:
     reply = running.get("/books", **{"X-Request-ID": supplied})
 
     assert reply.headers["X-Request-ID"] == supplied
@@ -254,7 +233,7 @@ def test_a_sane_client_id_is_kept_end_to_end(running: Running, supplied: str) ->
         "b" * 200,
     ],
 )
-def test_any_other_client_id_is_replaced(running: Running, supplied: str) -> None:
+def test_any_other_client_id_is_replaced(running: Limited, supplied: str) -> None:
     reply = running.get("/books", **{"X-Request-ID": supplied})
     request_id = reply.headers["X-Request-ID"]
 
@@ -262,12 +241,12 @@ def test_any_other_client_id_is_replaced(running: Running, supplied: str) -> Non
     assert running.upstream.headers["X-Request-ID"] == request_id
 
 
-def test_static_files_and_nginx_errors_carry_an_id_too(running: Running) -> None:
+def test_static_files_and_nginx_errors_carry_an_id_too(running: Limited) -> None:
     for reply in (running.get("/nginx-health"), running.get("/static/no-such-file.css")):
         assert MINTED_ID.fullmatch(reply.headers["X-Request-ID"])
 
 
-def test_access_log_is_one_json_object_per_request_with_the_id(running: Running) -> None:
+def test_access_log_is_one_json_object_per_request_with_the_id(running: Limited) -> None:
     agent = 'probe "quoted" \\ back\tslash'
     reply = running.get("/books?page=3", **{"X-Request-ID": "log-check-0001", "User-Agent": agent})
     entry = running.logged("log-check-0001")

@@ -8,87 +8,29 @@ import re
 import shutil
 import stat
 import tempfile
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
 from devstack.nginx import NginxServer
+from tests.static.support import PAGE, Running, nginx_before_upstream
 
 pytestmark = pytest.mark.static
 
-PAGE = ("<!doctype html><title>upstream</title>" + "<p>bookshelf</p>" * 200).encode()
 CSS = ("body { margin: 0; }\n" + ".book { color: #333; padding: 1rem; }\n" * 100).encode()
 HSTS = 31536000
-UPSTREAM_REQUEST_ID = "set-by-the-upstream"
-
-
-@dataclass
-class Upstream:
-    """What the fake gunicorn saw: the last request's headers and body size."""
-
-    port: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    body_bytes: int = 0
-
-
-def make_handler(seen: Upstream) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self) -> None:
-            seen.headers = dict(self.headers.items())
-            length = int(self.headers.get("Content-Length") or 0)
-            seen.body_bytes = len(self.rfile.read(length)) if length else 0
-            body = PAGE if self.command == "GET" else str(seen.body_bytes).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            # nginx must hide the app's copies of the headers it owns.
-            self.send_header("X-Frame-Options", "SAMEORIGIN")
-            self.send_header("X-Powered-By", "upstream")
-            self.send_header("X-Request-ID", UPSTREAM_REQUEST_ID)
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _reply
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-@dataclass
-class Running:
-    nginx: NginxServer
-    upstream: Upstream
-
-    def get(self, path: str, **headers: str) -> requests.Response:
-        return requests.get(f"{self.nginx.base_url}{path}", headers=headers, timeout=10)
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    seen = Upstream()
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(seen))
-    seen.port = upstream.server_address[1]
-    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
-    thread.start()
     workdir = tmp_path_factory.mktemp("nginx")
     static = workdir / "static"
     static.mkdir(mode=0o755)
     (static / "style.css").write_bytes(CSS)
-    nginx = NginxServer(workdir, f"127.0.0.1:{seen.port}", static_root=static, hsts_max_age=HSTS)
-    try:
-        nginx.start()
-        yield Running(nginx, seen)
-    finally:
-        nginx.stop()
-        upstream.shutdown()
-        upstream.server_close()
+    with nginx_before_upstream(workdir, static_root=static, hsts_max_age=HSTS) as running:
+        yield running
 
 
 def test_health_endpoint(running: Running) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.static.conftest import REPO, tool
+from tests.static.support import REPO, tool
 
 pytestmark = pytest.mark.static
 

@@ -4,9 +4,10 @@ and the worker's Flask + Celery app pointed at both."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +19,15 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks import BookEvent
 from bookshelf_tasks.delivery import events
-from bookshelf_worker.app import create_app
-from bookshelf_worker.config import WorkerSettings
 from devstack.gunicorn import run_migrations
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
-
-from .support import MAIL_TIMEOUT, ScriptedSMTPHandler  # type: ignore[import-not-found]
+from services.worker.tests.support import (
+    EMAIL_LOGGER,
+    MakeEvent,
+    ScriptedSMTPHandler,
+    worker_app_for,
+)
 
 
 @pytest.fixture
@@ -79,24 +82,21 @@ def owner_id(outbox_engine: Engine) -> int:
         )
 
 
+@pytest.fixture(autouse=True)
+def _capture_email_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's email outcome lines (INFO) reach caplog in every test."""
+    caplog.set_level(logging.INFO, logger=EMAIL_LOGGER)
+
+
 @pytest.fixture
 def worker_app(smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Iterator[Flask]:
-    settings = WorkerSettings(
-        # Never contacted: the tests run tasks eagerly with .apply().
-        broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        database_url=outbox_url,
-        mail_server="127.0.0.1",
-        mail_port=smtp[1],
-        mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
-        mail_timeout=MAIL_TIMEOUT,
-    )
-    app = create_app(settings)
+    app = worker_app_for(smtp[1], outbox_url)
     yield app
     app.extensions["delivery_engine"].dispose()
 
 
 @pytest.fixture
-def make_event(outbox_engine: Engine, owner_id: int) -> Callable[..., BookEvent]:
+def make_event(outbox_engine: Engine, owner_id: int) -> MakeEvent:
     """A BookEvent and its outbox row, published ('queued') as the web leaves it."""
 
     def make(kind: str = "added", status: str = "queued", **changes: Any) -> BookEvent:

@@ -1,4 +1,5 @@
-"""Typed helpers of the worker tests: the scripted SMTP server and the outbox row."""
+"""Typed helpers of the worker tests (fixtures are in conftest.py): the scripted SMTP
+server, the worker app on it, a task run eagerly, its outcome lines and its outbox row."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, NamedTuple
 
+import pytest
+from celery.result import EagerResult
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bookshelf_tasks import BookEvent
 from bookshelf_tasks.delivery import events
+from bookshelf_worker.app import create_app
+from bookshelf_worker.config import WorkerSettings
+from devstack.ports import free_port
 
 MAIL_TIMEOUT = 1.0
 HANG = "hang"
+EMAIL_LOGGER = "bookshelf_worker.email"
+MakeEvent = Callable[..., BookEvent]  # the `make_event` fixture: BookEvent fields to change
 
 
 @dataclass
@@ -65,7 +75,7 @@ class ScriptedSMTPHandler:
             return "421 closing"
         if reply.startswith("250"):
             message = message_from_bytes(envelope.original_content, policy=policy.default)
-            self.delivered.append(message)  # type: ignore[arg-type]
+            self.delivered.append(message)
             self.raw.append(envelope.original_content)
         return reply
 
@@ -74,3 +84,38 @@ def event_row(engine: Engine, event_id: str) -> Any:
     """The outbox row of `event_id`, as the worker left it."""
     with engine.connect() as connection:
         return connection.execute(select(events).where(events.c.id == event_id)).one()
+
+
+def worker_app_for(smtp_port: int, database_url: str, **settings: Any) -> Flask:
+    """The worker's Flask + Celery app on a local SMTP server. Its broker is never
+    contacted: the tests run tasks eagerly (`run_task`)."""
+    return create_app(
+        WorkerSettings(
+            broker_url=f"redis://127.0.0.1:{free_port()}/0",
+            database_url=database_url,
+            mail_server="127.0.0.1",
+            mail_port=smtp_port,
+            mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
+            **{"mail_timeout": MAIL_TIMEOUT, **settings},
+        )
+    )
+
+
+def run_task(app: Flask, name: str, payload: dict[str, Any], **options: Any) -> EagerResult:
+    """The task `name` run eagerly on `payload`; `options` as Task.apply takes them
+    (task_id, headers)."""
+    return app.extensions["celery"].tasks[name].apply(kwargs={"event": payload}, **options)
+
+
+class EmailLine(NamedTuple):
+    fields: dict[str, Any]  # the record's extra["email"]
+    message: str
+
+
+def email_lines(caplog: pytest.LogCaptureFixture) -> list[EmailLine]:
+    """The email outcome lines logged so far, in order."""
+    return [
+        EmailLine(record.email, record.getMessage())
+        for record in caplog.records
+        if hasattr(record, "email")
+    ]

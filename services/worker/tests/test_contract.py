@@ -5,33 +5,35 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from celery import Celery
 
 from bookshelf_tasks.names import EMAIL_QUEUE, TASK_NAMES
 
 
 @pytest.fixture
-def cli_celery_app(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli_celery_app(monkeypatch: pytest.MonkeyPatch) -> Celery:
     """The app exactly as `celery -A bookshelf_worker.celery_app:celery_app` loads it."""
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
     monkeypatch.setenv("MAIL_DEFAULT_SENDER", "no-reply@bookshelf.test")
-    return importlib.import_module("bookshelf_worker.celery_app").celery_app
+    celery: Celery = importlib.import_module("bookshelf_worker.celery_app").celery_app
+    return celery
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
-def test_every_shared_task_name_is_registered(cli_celery_app, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_shared_task_name_is_registered(cli_celery_app: Celery, name: str) -> None:
     cli_celery_app.loader.import_default_modules()
     assert name in cli_celery_app.tasks
     route = cli_celery_app.amqp.router.route({}, name)
     assert route["queue"].name == EMAIL_QUEUE
 
 
-def test_worker_registers_no_unknown_bookshelf_tasks(cli_celery_app) -> None:  # type: ignore[no-untyped-def]
+def test_worker_registers_no_unknown_bookshelf_tasks(cli_celery_app: Celery) -> None:
     ours = {name for name in cli_celery_app.tasks if name.startswith("bookshelf.")}
     assert ours == set(TASK_NAMES)
 
 
-def test_worker_and_web_share_the_serializer(cli_celery_app) -> None:  # type: ignore[no-untyped-def]
+def test_worker_and_web_share_the_serializer(cli_celery_app: Celery) -> None:
     assert cli_celery_app.conf.accept_content == ["json"]
     assert cli_celery_app.conf.task_acks_late is True

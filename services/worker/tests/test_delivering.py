@@ -4,8 +4,6 @@ a real Postgres; tasks run eagerly."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,27 +15,24 @@ from sqlalchemy.engine import Engine
 from bookshelf_tasks import BOOK_ADDED, BookEvent
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_tasks.delivery import events
-from bookshelf_worker.app import create_app
-from bookshelf_worker.config import WorkerSettings
 from devstack.ports import free_port
-
-from .support import ScriptedSMTPHandler, event_row  # type: ignore[import-not-found]
-
-MakeEvent = Callable[..., BookEvent]
+from services.worker.tests.support import (
+    MakeEvent,
+    ScriptedSMTPHandler,
+    email_lines,
+    event_row,
+    run_task,
+    worker_app_for,
+)
 
 
 def run(app: Flask, event: BookEvent) -> EagerResult:
-    task = app.extensions["celery"].tasks[BOOK_ADDED]
-    return task.apply(kwargs={"event": event.to_dict()}, task_id=event.event_id)
+    """As a redelivered message runs: same task id (the event id) each time."""
+    return run_task(app, BOOK_ADDED, event.to_dict(), task_id=event.event_id)
 
 
 def outcomes(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.email["outcome"] for r in caplog.records if hasattr(r, "email")]  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def _capture_email_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bookshelf_worker.email")
+    return [line.fields["outcome"] for line in email_lines(caplog)]
 
 
 def test_a_second_message_for_a_delivered_event_is_dropped(
@@ -109,16 +104,7 @@ def test_without_the_database_nothing_is_sent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     handler, port = smtp
-    app = create_app(
-        WorkerSettings(
-            broker_url=f"redis://127.0.0.1:{free_port()}/0",
-            database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none",
-            mail_server="127.0.0.1",
-            mail_port=port,
-            mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
-            mail_timeout=1.0,
-        )
-    )
+    app = worker_app_for(port, f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none")
     assert run(app, make_event()).result == "database-unavailable"
     assert not handler.delivered and handler.rcpt_attempts == 0
     # Retried with backoff (eagerly here, at once), then left to the relay.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,29 +10,19 @@ from flask import Flask
 
 from bookshelf_tasks import BOOK_ADDED, BookEvent
 from bookshelf_tasks.names import REQUEST_ID_HEADER
-
-from .support import ScriptedSMTPHandler  # type: ignore[import-not-found]
-
-MakeEvent = Callable[..., BookEvent]
+from services.worker.tests.support import MakeEvent, ScriptedSMTPHandler, email_lines, run_task
 
 
 def run(app: Flask, event: BookEvent, headers: dict[str, Any] | None) -> EagerResult:
-    task = app.extensions["celery"].tasks[BOOK_ADDED]
-    return task.apply(kwargs={"event": event.to_dict()}, headers=headers)
+    return run_task(app, BOOK_ADDED, event.to_dict(), headers=headers)
 
 
 def outcome_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, str]]:
     """(outcome, request_id field, formatted message) of each email outcome line."""
     return [
-        (r.email["outcome"], r.email["request_id"], r.getMessage())  # type: ignore[attr-defined]
-        for r in caplog.records
-        if hasattr(r, "email")
+        (line.fields["outcome"], line.fields["request_id"], line.message)
+        for line in email_lines(caplog)
     ]
-
-
-@pytest.fixture(autouse=True)
-def _capture_email_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bookshelf_worker.email")
 
 
 def test_the_sent_line_carries_the_request_id(

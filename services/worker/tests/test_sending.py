@@ -4,41 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from celery.result import EagerResult
 from flask import Flask
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BookEvent
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED
 from bookshelf_tasks.delivery import MAX_ATTEMPTS
-
-from .support import (  # type: ignore[import-not-found]
+from services.worker.tests.support import (
     HANG,
     MAIL_TIMEOUT,
+    MakeEvent,
     ScriptedSMTPHandler,
+    email_lines,
     event_row,
+    run_task,
 )
-
-MakeEvent = Callable[..., BookEvent]
-
-
-def run(app: Flask, name: str, payload: dict[str, Any]) -> EagerResult:
-    return app.extensions["celery"].tasks[name].apply(kwargs={"event": payload})
 
 
 def outcomes(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        f"{r.email['outcome']}@{r.email['attempt']}"  # type: ignore[attr-defined]
-        for r in caplog.records
-        if hasattr(r, "email")
-    ]
-
-
-@pytest.fixture(autouse=True)
-def _capture_email_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bookshelf_worker.email")
+    return [f"{line.fields['outcome']}@{line.fields['attempt']}" for line in email_lines(caplog)]
 
 
 def test_added_email_in_spanish_carries_the_book(
@@ -48,7 +33,7 @@ def test_added_email_in_spanish_carries_the_book(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     event = make_event()
-    result = run(worker_app, BOOK_ADDED, event.to_dict())
+    result = run_task(worker_app, BOOK_ADDED, event.to_dict())
 
     assert result.state == "SUCCESS", result.traceback
     [message] = smtp_handler.delivered
@@ -72,7 +57,7 @@ def test_message_is_seven_bit_clean(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
 ) -> None:
     """No reliance on 8BITMIME: Spanish text travels quoted-printable."""
-    run(worker_app, BOOK_ADDED, make_event(title="Años de cañas").to_dict())
+    run_task(worker_app, BOOK_ADDED, make_event(title="Años de cañas").to_dict())
     [raw] = smtp_handler.raw
     assert raw.isascii()
     [message] = smtp_handler.delivered
@@ -86,7 +71,7 @@ def test_deleted_email_in_english_without_isbn_or_year(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
 ) -> None:
     event = make_event(kind="deleted", locale="en", isbn=None, year=None)
-    assert run(worker_app, BOOK_DELETED, event.to_dict()).state == "SUCCESS"
+    assert run_task(worker_app, BOOK_DELETED, event.to_dict()).state == "SUCCESS"
     [message] = smtp_handler.delivered
     assert message["Subject"] == "Book deleted: Rayuela"
     text = message.get_body(("plain",)).get_content()
@@ -98,7 +83,7 @@ def test_script_in_a_title_is_escaped_in_html_only(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
 ) -> None:
     event = make_event(title='<script>alert("x")</script> & Co')
-    run(worker_app, BOOK_ADDED, event.to_dict())
+    run_task(worker_app, BOOK_ADDED, event.to_dict())
     [message] = smtp_handler.delivered
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html
@@ -114,7 +99,7 @@ def test_a_451_is_retried_then_delivered_once(
 ) -> None:
     smtp_handler.data_replies = ["451 4.3.0 try again later", "250 OK"]
     event = make_event()
-    run(worker_app, BOOK_ADDED, event.to_dict())
+    run_task(worker_app, BOOK_ADDED, event.to_dict())
     assert smtp_handler.data_attempts == 2
     assert len(smtp_handler.delivered) == 1
     assert outcomes(caplog) == ["retrying@1", "sent@2"]
@@ -130,7 +115,7 @@ def test_transient_failures_stop_after_bounded_attempts(
 ) -> None:
     smtp_handler.data_replies = ["421 4.7.0 busy"]
     event = make_event()
-    run(worker_app, BOOK_ADDED, event.to_dict())
+    run_task(worker_app, BOOK_ADDED, event.to_dict())
     assert smtp_handler.data_attempts == MAX_ATTEMPTS
     assert not smtp_handler.delivered
     assert outcomes(caplog)[-1] == f"failed@{MAX_ATTEMPTS}"
@@ -159,7 +144,7 @@ def test_a_5xx_is_not_retried_and_logged_once(
     for key, value in script.items():
         setattr(smtp_handler, key, value)
     event = make_event()
-    result = run(worker_app, BOOK_ADDED, event.to_dict())
+    result = run_task(worker_app, BOOK_ADDED, event.to_dict())
 
     assert (result.state, result.result) == ("SUCCESS", "failed")
     row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
@@ -183,7 +168,7 @@ def test_a_server_silent_after_data_leaves_the_email_uncertain_not_resent(
     smtp_handler.data_replies = [HANG, "250 OK"]
     event = make_event()
     started = time.monotonic()
-    result = run(worker_app, BOOK_ADDED, event.to_dict())
+    result = run_task(worker_app, BOOK_ADDED, event.to_dict())
     elapsed = time.monotonic() - started
 
     assert elapsed >= MAIL_TIMEOUT, elapsed  # bounded by smtplib's socket timeout
@@ -202,7 +187,7 @@ def test_a_server_silent_before_data_is_retried(
 ) -> None:
     smtp_handler.rcpt_replies = [HANG, "250 OK"]
     event = make_event()
-    run(worker_app, BOOK_ADDED, event.to_dict())
+    run_task(worker_app, BOOK_ADDED, event.to_dict())
     assert len(smtp_handler.delivered) == 1
     assert outcomes(caplog) == ["retrying@1", "sent@2"]
     assert event_row(worker_app.extensions["delivery_engine"], event.event_id).status == "sent"
@@ -215,7 +200,7 @@ def test_an_unreachable_server_is_transient(
 
     worker_app.extensions["mail"].port = free_port()  # nobody listens there
     event = make_event()
-    run(worker_app, BOOK_ADDED, event.to_dict())
+    run_task(worker_app, BOOK_ADDED, event.to_dict())
     assert len(outcomes(caplog)) == MAX_ATTEMPTS
     row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
     assert row.status == "failed" and row.last_error.startswith("ConnectionRefusedError")
@@ -235,7 +220,7 @@ def test_crlf_in_a_field_cannot_inject_a_header(
     event = make_event()
     payload = event.to_dict()
     payload[field] = "Dune\r\nBcc: eve@example.com\r\nX-Injected: yes"
-    result = run(worker_app, BOOK_ADDED, payload)
+    result = run_task(worker_app, BOOK_ADDED, payload)
 
     assert result.result == "rejected"
     assert smtp_handler.data_attempts == 0 and not smtp_handler.delivered
@@ -271,7 +256,7 @@ def test_an_invalid_payload_fails_without_retry(
     change: dict[str, Any],
 ) -> None:
     payload = {**make_event(kind="added").to_dict(), **change}
-    result = run(worker_app, name, payload)
+    result = run_task(worker_app, name, payload)
     assert result.result == "rejected"
     assert smtp_handler.data_attempts == 0
     assert outcomes(caplog) == ["rejected@1"]
@@ -289,7 +274,7 @@ def test_subject_survives_encoding_and_folding(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent, title: str
 ) -> None:
     title = title.strip()
-    run(worker_app, BOOK_ADDED, make_event(title=title).to_dict())
+    run_task(worker_app, BOOK_ADDED, make_event(title=title).to_dict())
     [message] = smtp_handler.delivered
     assert message["Subject"] == f"Libro añadido: {title}"
     [raw] = smtp_handler.raw

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery.result import EagerResult
 from flask import Flask
 
 from bookshelf_tasks import BOOK_ADDED, BookEvent
 from bookshelf_worker import mail
-from bookshelf_worker.app import create_app
-from bookshelf_worker.config import WorkerSettings
 from devstack.ports import free_port
-
-from .support import MAIL_TIMEOUT, ScriptedSMTPHandler, event_row  # type: ignore[import-not-found]
+from services.worker.tests.support import (
+    MakeEvent,
+    ScriptedSMTPHandler,
+    event_row,
+    run_task,
+    worker_app_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,30 +60,21 @@ def starttls_smtp(self_signed: tuple[Path, Path]) -> Iterator[tuple[ScriptedSMTP
 
 @pytest.fixture
 def tls_worker_app(starttls_smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Flask:
-    settings = WorkerSettings(
-        broker_url=f"redis://127.0.0.1:{free_port()}/0",
-        database_url=outbox_url,
-        mail_server="127.0.0.1",
-        mail_port=starttls_smtp[1],
-        mail_use_tls=True,
-        mail_default_sender="Bookshelf <no-reply@bookshelf.test>",
-        mail_timeout=MAIL_TIMEOUT,
-    )
-    return create_app(settings)
+    return worker_app_for(starttls_smtp[1], outbox_url, mail_use_tls=True)
 
 
-def send(app: Flask, event: BookEvent) -> object:
-    return app.extensions["celery"].tasks[BOOK_ADDED].apply(kwargs={"event": event.to_dict()})
+def send(app: Flask, event: BookEvent) -> EagerResult:
+    return run_task(app, BOOK_ADDED, event.to_dict())
 
 
 def test_an_untrusted_certificate_is_refused(
     tls_worker_app: Flask,
     starttls_smtp: tuple[ScriptedSMTPHandler, int],
-    make_event: Callable[..., BookEvent],
+    make_event: MakeEvent,
 ) -> None:
     event = make_event()
     result = send(tls_worker_app, event)
-    assert result.result == "failed"  # type: ignore[attr-defined]
+    assert result.result == "failed"
     row = event_row(tls_worker_app.extensions["delivery_engine"], event.event_id)
     assert row.status == "failed"  # every attempt refused the certificate
     assert row.last_error.startswith("SSLCertVerificationError")
@@ -91,11 +86,11 @@ def test_a_trusted_certificate_is_accepted(
     tls_worker_app: Flask,
     starttls_smtp: tuple[ScriptedSMTPHandler, int],
     self_signed: tuple[Path, Path],
-    make_event: Callable[..., BookEvent],
+    make_event: MakeEvent,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     trusting = ssl.create_default_context(cafile=str(self_signed[0]))
     monkeypatch.setattr(mail, "TLS_CONTEXT", trusting)
     result = send(tls_worker_app, make_event())
-    assert result.state == "SUCCESS", result.traceback  # type: ignore[attr-defined]
+    assert result.state == "SUCCESS", result.traceback
     assert len(starttls_smtp[0].delivered) == 1

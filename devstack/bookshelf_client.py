@@ -23,7 +23,8 @@ EMAIL_ROW = re.compile(
 
 
 def unique_email(label: str = "reader") -> str:
-    return f"e2e-{label}-{uuid.uuid4().hex[:12]}@example.com"
+    """An address no other user has: `<label>-<12 random hex>@example.com`."""
+    return f"{label}-{uuid.uuid4().hex[:12]}@example.com"
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Account:
 
     @classmethod
     def new(cls, label: str = "reader") -> Account:
-        return cls(f"Lectora {label}", unique_email(label), "contraseña-larga-123")
+        return cls(f"Lectora {label}", unique_email(f"e2e-{label}"), "contraseña-larga-123")
 
 
 class BookshelfUser:

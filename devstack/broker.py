@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.ports import free_port
-from devstack.process import ManagedProcess, StackError
+from devstack.process import ManagedProcess, ProcessServer, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 KEYDB_CONF = REPO / "services" / "keydb" / "keydb.conf"
@@ -81,7 +81,7 @@ def ping(host: str, port: int, password: str | None = None) -> bool:
         return replies.readline().startswith(b"+PONG")
 
 
-class BrokerServer:
+class BrokerServer(ProcessServer):
     """The broker on `port` (a free one by default), its data and config in `workdir`.
 
     Port and password are fixed at construction, so `url` stays the same across a stop
@@ -122,14 +122,8 @@ class BrokerServer:
         self.config_path.write_text(render_config(self.values, self.flavour))
         return self.config_path
 
+    def prepare(self) -> None:
+        self.write_config()
+
     def ready(self) -> bool:
         return ping("127.0.0.1", self.port, self.password)
-
-    def start(self) -> BrokerServer:
-        self.write_config()
-        self.process.start()
-        self.process.wait_ready(self.ready, timeout=15)
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from devstack.ports import free_port
-from devstack.process import ManagedProcess, StackError, tail
+from devstack.process import ManagedProcess, ProcessServer, StackError, tail
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_DIR = REPO / "services" / "web"
@@ -50,8 +50,10 @@ def run_migrations(env: Mapping[str, str], log_path: Path, timeout: float = 60.0
         )
 
 
-class GunicornServer:
+class GunicornServer(ProcessServer):
     """gunicorn serving `bookshelf:create_app()` on a free local port."""
+
+    start_timeout = 30.0
 
     def __init__(self, workdir: Path, env: Mapping[str, str], port: int | None = None) -> None:
         self.port = port or free_port()
@@ -82,14 +84,8 @@ class GunicornServer:
     def base_url(self) -> str:
         return f"http://{self.upstream}"
 
-    def healthy(self) -> bool:
-        return requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
-
-    def start(self, timeout: float = 30.0) -> GunicornServer:
+    def prepare(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process.start()
-        self.process.wait_ready(self.healthy, timeout=timeout)
-        return self
 
-    def stop(self) -> None:
-        self.process.stop()
+    def ready(self) -> bool:
+        return requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from devstack.ports import free_port
-from devstack.process import ManagedProcess, StackError
+from devstack.process import ManagedProcess, ProcessServer, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_SIZE = 250  # MailHog caps a page at 250 whatever `limit` says.
@@ -115,7 +115,7 @@ class MailHogClient:
         return self.http.get(f"{self.api_url}/api/v2/messages?limit=1", timeout=1).ok
 
 
-class MailHogServer:
+class MailHogServer(ProcessServer):
     def __init__(self, workdir: Path) -> None:
         self.smtp_port = free_port()
         self.http_port = free_port()
@@ -143,11 +143,3 @@ class MailHogServer:
 
     def ready(self) -> bool:
         return self.client().ping()
-
-    def start(self) -> MailHogServer:
-        self.process.start()
-        self.process.wait_ready(self.ready, timeout=15)
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()

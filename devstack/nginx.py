@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.ports import free_port
-from devstack.process import ManagedProcess, StackError
+from devstack.process import ManagedProcess, ProcessServer, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "services" / "nginx" / "nginx.conf.template"
@@ -78,7 +78,7 @@ def copy_readable(source: Path, target: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-class NginxServer:
+class NginxServer(ProcessServer):
     """nginx in the foreground on a free port, proxying to `upstream` (host:port)."""
 
     def __init__(
@@ -142,21 +142,9 @@ class NginxServer:
             raise StackError(f"nginx -t rejected {self.config_path}:\n{done.stderr}")
         return done.stderr
 
-    def healthy(self) -> bool:
+    def ready(self) -> bool:
         with urllib.request.urlopen(f"{self.base_url}/nginx-health", timeout=1) as reply:  # noqa: S310
             return reply.status == 200
 
-    def start(self) -> NginxServer:
+    def prepare(self) -> None:
         self.write_config()
-        self.process.start()
-        self.process.wait_ready(self.healthy, timeout=15)
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def __enter__(self) -> NginxServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

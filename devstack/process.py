@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 
 class StackError(RuntimeError):
@@ -128,3 +129,32 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):  # group already gone
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(5)
+
+
+class ProcessServer:
+    """A server that is one ManagedProcess: `start` prepares what it reads, starts it
+    and returns once `ready()`; `stop` stops it. Also a context manager."""
+
+    process: ManagedProcess
+    start_timeout: float = 15.0
+
+    def prepare(self) -> None:
+        """Write what the process needs before it starts (a config file, a folder)."""
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float | None = None) -> Self:
+        self.prepare()
+        self.process.start()
+        self.process.wait_ready(self.ready, self.start_timeout if timeout is None else timeout)
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -141,7 +141,7 @@ class LocalStack:
                 {"mailhog": mailhog.process.log_path}, mailhog.process, supervised=True,
             ),
             Service(
-                "web", web.start, web.stop, web.healthy,
+                "web", web.start, web.stop, web.ready,
                 {"web (gunicorn)": web.process.log_path}, web.process, supervised=True,
             ),
             Service(
@@ -153,7 +153,7 @@ class LocalStack:
                 {"outbox relay": self.relay.log_path}, self.relay, supervised=True,
             ),
             Service(
-                "nginx", nginx.start, nginx.stop, nginx.healthy,
+                "nginx", nginx.start, nginx.stop, nginx.ready,
                 {"nginx errors": nginx.error_log, "nginx requests": nginx.access_log},
                 nginx.process, supervised=True,
             ),

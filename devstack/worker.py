@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from devstack.process import ManagedProcess
+from devstack.process import ManagedProcess, ProcessServer
 
 # A warm shutdown finishes the running task first; Celery can take over 10 s.
 STOP_TIMEOUT = 60.0
@@ -18,7 +18,9 @@ def celery_binary() -> str:
     return str(Path(sys.executable).parent / "celery")
 
 
-class CeleryWorker:
+class CeleryWorker(ProcessServer):
+    start_timeout = 60.0
+
     def __init__(
         self,
         workdir: Path,
@@ -75,18 +77,6 @@ class CeleryWorker:
         """Its worker_ready signal wrote the file: connected to the broker, consuming."""
         return self.ready_file.exists()
 
-    def start(self, timeout: float = 60.0) -> CeleryWorker:
+    def prepare(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
-        self.process.start()
-        self.process.wait_ready(self.ready, timeout=timeout)
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def __enter__(self) -> CeleryWorker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -71,12 +71,9 @@ def runtime_dir(tmp_path: Path) -> Path:
     return tmp_path / "runtime"
 
 
-def test_image_entrypoint_renders_the_same_file_as_devstack(runtime_dir: Path) -> None:
-    if shutil.which("envsubst") is None:
-        pytest.fail("envsubst is missing (apt gettext-base)")
-    values = {**VALUES, "NGINX_RUNTIME_DIR": str(runtime_dir)}
-    env = {**os.environ, **values, "NGINX_TEMPLATE": str(TEMPLATE)}
-    done = subprocess.run(
+def run_entrypoint(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The nginx image's entrypoint, told to run `true` instead of nginx."""
+    return subprocess.run(
         ["bash", str(REPO / "services" / "nginx" / "entrypoint.sh"), "true"],
         env=env,
         capture_output=True,
@@ -84,6 +81,14 @@ def test_image_entrypoint_renders_the_same_file_as_devstack(runtime_dir: Path) -
         check=False,
         timeout=30,
     )
+
+
+def test_image_entrypoint_renders_the_same_file_as_devstack(runtime_dir: Path) -> None:
+    if shutil.which("envsubst") is None:
+        pytest.fail("envsubst is missing (apt gettext-base)")
+    values = {**VALUES, "NGINX_RUNTIME_DIR": str(runtime_dir)}
+    env = {**os.environ, **values, "NGINX_TEMPLATE": str(TEMPLATE)}
+    done = run_entrypoint(env)
     assert done.returncode == 0, done.stderr
     assert (runtime_dir / "nginx.conf").read_text() == render_config(values)
     assert os.readlink(runtime_dir / "error.log") == "/dev/stderr"
@@ -93,14 +98,7 @@ def test_image_entrypoint_renders_the_same_file_as_devstack(runtime_dir: Path) -
 def test_image_entrypoint_refuses_a_missing_variable(runtime_dir: Path) -> None:
     env = {**os.environ, **VALUES, "NGINX_RUNTIME_DIR": str(runtime_dir)}
     del env["WEB_UPSTREAM"]
-    done = subprocess.run(
-        ["bash", str(REPO / "services" / "nginx" / "entrypoint.sh"), "true"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
+    done = run_entrypoint(env)
     assert done.returncode != 0 and "WEB_UPSTREAM" in done.stderr
 
 

@@ -5,7 +5,6 @@ outbox's own."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from bookshelf.accounts.models import User
 from bookshelf.extensions import db
 from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
+from devstack.bookshelf_client import unique_email
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 
@@ -63,10 +63,6 @@ def spec_validator(name: str) -> Draft202012Validator:
     """A validator for openapi.yaml's schema `name` (components/schemas)."""
     spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     return Draft202012Validator({**spec, "$ref": f"#/components/schemas/{name}"})
-
-
-def unique_email(prefix: str = "reader") -> str:
-    return f"{prefix}-{uuid.uuid4().hex}@example.com"
 
 
 @dataclass

@@ -240,17 +240,21 @@ def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
     )
 
 
+def _still_held(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    """The fence: the row is sending under this claim's attempt, not a later one's."""
+    return (
+        events.c.id == claim.event_id,
+        events.c.status == EmailStatus.SENDING.value,
+        events.c.attempts == claim.attempt,
+    )
+
+
 def pass_point_of_no_return(bind: Bind, claim: Claim, leases: Leases = LEASES) -> bool:
     """Just before the message's DATA goes out: True if the lease still holds (and is
     renewed for the send); False means another attempt may own the event: do not send."""
     statement = (
         update(events)
-        .where(
-            events.c.id == claim.event_id,
-            events.c.status == EmailStatus.SENDING.value,
-            events.c.attempts == claim.attempt,
-            events.c.due_at > _now,
-        )
+        .where(*_still_held(claim), events.c.due_at > _now)
         .values(data_sent_at=_now, due_at=_now + _seconds(leases.send))
     )
     return _run(bind, statement) == 1
@@ -294,11 +298,7 @@ def _finish(
 ) -> bool:
     statement = (
         update(events)
-        .where(
-            events.c.id == claim.event_id,
-            events.c.status == EmailStatus.SENDING.value,
-            events.c.attempts == claim.attempt,
-        )
+        .where(*_still_held(claim))
         .values(status=status.value, last_error=_clip(reason), due_at=due_at)
     )
     return _run(bind, statement) == 1

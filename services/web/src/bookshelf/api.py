@@ -10,7 +10,7 @@ token; a session-cookie write does, in the `X-CSRFToken` header (403 otherwise).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
@@ -29,6 +29,7 @@ csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_MAX = 100
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -69,6 +70,13 @@ def authenticate() -> None:
 def api_user() -> User:
     user: User = g.api_user
     return user
+
+
+def found_or_404(found: T | None, message: str) -> T:
+    """`found`, or a JSON 404 with `message` when an owner-filtered read found nothing."""
+    if found is None:
+        raise ApiError(404, message)
+    return found
 
 
 def json_object() -> dict[str, Any]:

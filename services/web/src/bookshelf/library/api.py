@@ -9,7 +9,14 @@ from flask import current_app, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from bookshelf.api import api_user, bp, json_object, page_response, requested_page
+from bookshelf.api import (
+    api_user,
+    bp,
+    found_or_404,
+    json_object,
+    page_response,
+    requested_page,
+)
 from bookshelf.errors import ApiError
 from bookshelf.library import queries
 from bookshelf.library.book_input import FIELDS, validate_book
@@ -25,10 +32,7 @@ def _notification(event: EmailEvent) -> dict[str, Any]:
 
 
 def _owned_book_or_404(book_id: int) -> Book:
-    book = queries.owned_book(api_user().id, book_id)
-    if book is None:
-        raise ApiError(404, _("No such book."))
-    return book
+    return found_or_404(queries.owned_book(api_user().id, book_id), _("No such book."))
 
 
 @bp.get("/books")

@@ -6,7 +6,7 @@ from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from bookshelf.api import api_user, bp, page_response, requested_page
+from bookshelf.api import api_user, bp, found_or_404, page_response, requested_page
 from bookshelf.errors import ApiError
 from bookshelf.outbox import queries
 from bookshelf.outbox.models import EmailEvent
@@ -15,10 +15,7 @@ from bookshelf.outbox.resend import ResendOutcome, resend
 
 
 def _owned_event_or_404(event_id: str) -> EmailEvent:
-    event = queries.owned_event(api_user().id, event_id)
-    if event is None:
-        raise ApiError(404, _("No such email."))
-    return event
+    return found_or_404(queries.owned_event(api_user().id, event_id), _("No such email."))
 
 
 @bp.get("/emails")

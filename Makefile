@@ -9,7 +9,7 @@ COMPOSE      ?= docker compose
 COMPOSE_PROD := $(COMPOSE) -f compose.prod.yaml
 BENCH_ARGS ?=
 PACKAGES := shared/src services/web/src services/worker/src devstack
-# Where the e2e suite finds its stack (tests/e2e/stack_modes.py). `local` (every service a
+# Where the e2e suite finds its stack (tests/e2e/support.py). `local` (every service a
 # local process) so that `make test` tests the same thing on every machine, whether or
 # not a Docker engine happens to answer; `make test-e2e E2E_STACK=docker` opts in.
 E2E_STACK ?= local

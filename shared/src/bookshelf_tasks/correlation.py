@@ -1,16 +1,5 @@
-"""Request correlation: the id of the web request behind a task, as a message header.
-
-nginx tags every request with X-Request-ID (the client's own when it matches
-REQUEST_ID_PATTERN, else 32 hex digits of its own). The web app passes it to Celery
-as the `REQUEST_ID_HEADER` message header, outside the BookEvent payload, and the
-worker logs it next to the email it sends.
-
-Where it surfaces in the worker (Celery 5.7, message protocol 2): a custom header
-becomes an attribute of `task.request` and is also collected in
-`task.request.headers`; a retry re-sends `request.headers`, so it survives retries.
-An eager `Task.apply(headers=...)` fills only `task.request.headers`.
-`request_id_from` reads both.
-"""
+"""The id of the web request behind a task, as a Celery message header
+(docs/architecture.md, "Request correlation")."""
 
 from __future__ import annotations
 

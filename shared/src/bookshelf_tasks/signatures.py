@@ -1,12 +1,5 @@
-"""The signature builder: how the web app asks for an email without importing the worker.
-
-`signature_for(event)` returns `celery.signature(NAME, kwargs={"event": ...},
-queue="email")` for the event's kind (Celery docs, "Canvas > Signatures"). Pass the
-producer's Celery `app` so that `.apply_async()` publishes through its broker settings
-rather than `current_app`. Pass `request_id` (the web request's X-Request-ID) to send it
-as the `REQUEST_ID_HEADER` message header (see correlation.py); the payload never
-carries it.
-"""
+"""How the web app asks for an email without importing the worker: a signature by name
+(Celery docs, "Canvas > Signatures"; docs/architecture.md, "Task contract")."""
 
 from __future__ import annotations
 
@@ -28,7 +21,9 @@ EVENT_KWARG = "event"
 def signature_for(
     event: BookEvent, app: Celery | None = None, request_id: str | None = None
 ) -> Signature:
-    """The email task of the event's kind, its payload and, if given, the request id."""
+    """`signature(NAME, kwargs={"event": ...}, queue="email")` for the event's kind. Pass
+    the producer's `app` so that `.apply_async()` uses its broker settings rather than
+    `current_app`, and `request_id` to send it as a message header (never in the payload)."""
     if not isinstance(event, BookEvent):
         raise PayloadError("event", f"expected a BookEvent, got {type(event).__name__}")
     headers = request_id_headers(request_id)

@@ -1,10 +1,7 @@
 """The JSON API under /api/v1, described by openapi.yaml (served beside it): one
 blueprint, its authentication and the helpers its routes share. The routes live with
-their feature: library/api.py (/books), outbox/api.py (/emails).
-
-Auth: `Authorization: Bearer <token>` (the account page's token) or the browser
-session. CSRF: a Bearer request carries no ambient credential, so it needs no CSRF
-token; a session-cookie write does, in the `X-CSRFToken` header (403 otherwise).
+their feature: library/api.py (/books), outbox/api.py (/emails). Auth is a Bearer
+token or the session; CSRF as docs/architecture.md, "The web app's decisions" says.
 """
 
 from __future__ import annotations

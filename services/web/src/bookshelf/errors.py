@@ -1,9 +1,5 @@
-"""Error responses: JSON `{"error": ..., "fields": {...}}` under /api/, pages elsewhere.
-
-Postgres unavailable is a 503 with Retry-After, never a bare 500: its page is rendered
-from the Jinja environment alone (no context processor, no current_user, no session
-query), since anything that needs the database would fail again while answering.
-"""
+"""Error responses: JSON `{"error": ..., "fields": {...}}` under /api/, pages elsewhere;
+503 while Postgres is unavailable (docs/architecture.md, "The web app's decisions")."""
 
 from __future__ import annotations
 

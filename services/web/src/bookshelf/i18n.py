@@ -1,5 +1,5 @@
-"""Language choice: an explicit switch (session, then the user's stored preference),
-then Accept-Language, then Spanish."""
+"""The language of each page: the locale selector and the switch (the order they follow:
+docs/architecture.md, "The web app's decisions")."""
 
 from __future__ import annotations
 

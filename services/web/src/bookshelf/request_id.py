@@ -1,12 +1,5 @@
-"""Request correlation: every request has an id, and every log line shows it.
-
-nginx sets X-Request-ID on each proxied request (the client's own when it is a plain
-token, else one it mints). Without nginx in front (tests, gunicorn alone) the header
-may be missing or anything at all, so it is checked against the same pattern and,
-if unusable, replaced by a fresh uuid4 hex. The id is kept in `flask.g`, stored on
-the outbox rows the request writes, sent to the worker as a Celery message header,
-and echoed as a response header (nginx hides that copy and sends its own, the same).
-"""
+"""Every request has an id (X-Request-ID), and every log line shows it
+(docs/architecture.md, "Request correlation")."""
 
 from __future__ import annotations
 

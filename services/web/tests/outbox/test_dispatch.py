@@ -81,10 +81,10 @@ def test_a_result_backend_left_in_the_environment_is_never_used(
     queue: EmailQueue,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """CELERY_RESULT_BACKEND belonged to the old design and may linger in an .env.
-    Celery reads it before the app's conf, and a task sent by name subscribes to the
-    backend for each message unless its result is ignored: an unreachable one would
-    make every publication fail, a reachable one would collect a subscription each."""
+    """A CELERY_RESULT_BACKEND left in an .env is never used. Celery reads it before the
+    app's conf, and a task sent by name subscribes to the backend for each message
+    unless its result is ignored: an unreachable one would make every publication
+    fail, a reachable one would collect a subscription each."""
     monkeypatch.setenv("CELERY_RESULT_BACKEND", f"redis://127.0.0.1:{free_port()}/0")
     app = make_app(SQLALCHEMY_DATABASE_URI=outbox_database_url, CELERY_BROKER_URL=broker.url)
     with app.app_context():

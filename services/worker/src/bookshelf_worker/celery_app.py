@@ -25,7 +25,8 @@ def _ready_file() -> Path | None:
 
 @worker_ready.connect
 def _mark_ready(**_: Any) -> None:
-    """Readiness for the local launcher and the container healthcheck."""
+    """Readiness for the local launcher (devstack); the container's healthcheck
+    (healthcheck.sh) does not read this file."""
     path = _ready_file()
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)

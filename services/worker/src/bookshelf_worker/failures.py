@@ -1,12 +1,5 @@
-"""Sort an SMTP failure into "try again later" or "this will never work".
-
-Transient: the server could not be reached or said "not now" (connection refused or
-reset, timeout, disconnect, any 4xx reply, the task's soft time limit).
-Permanent: the server said "no" (any 5xx reply, failed authentication, a refused
-recipient) or the payload itself is invalid; retrying would send nothing more.
-Uncertain: after DATA began, anything but an explicit reply (timeout, disconnect,
-the soft time limit): the server may have accepted the message, so it is not retried.
-"""
+"""Sort an SMTP failure into transient, permanent or uncertain (the rules:
+docs/architecture.md, "Email delivery state", Failures)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
-"""Publishing outbox rows: the one place that hands events to the email queue.
-
-The relay publishes every row whose due time passed (relay.py), in batches over one
-broker connection; the user's "send again" publishes one row (resend.py). Each event
-is sent by name through `bookshelf_tasks`' signature builder (task id = event id),
-with the X-Request-ID of the request that wrote it as a message header. The broker's
-timeouts (bookshelf_tasks.celery_config) bound a failed publication to milliseconds:
-the row keeps its state and due time, with the reason if it is pending. Never send
-mail here.
-"""
+"""Publishing outbox rows: the one place that hands events to the email queue, for the
+relay and the user's "send again" (docs/architecture.md, "Email delivery state"). It
+never sends mail."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Book changes and their outbox rows, written in one transaction.
-
-A book insert or delete and the `EmailEvent` announcing it commit together, so an
-email is never announced for a change that rolled back, and never lost for one that
-committed. The request never publishes: the row's INSERT wakes the outbox relay at
-commit (a trigger's NOTIFY, see relay.py), which publishes it in milliseconds.
-"""
+"""Book changes and their outbox rows, written in one transaction; the relay publishes
+them (docs/architecture.md, "Email delivery state")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""The outbox relay: publishes every email whose due time has passed, from Postgres alone.
-
-A new row is due at once and wakes the relay at its commit (LISTEN/NOTIFY); the rows
-whose lease or retry passed are found by the periodic sweep. The rules, and why a
-batch holds its rows locked: docs/architecture.md, "Email delivery state".
-"""
+"""The outbox relay: publishes every email whose due time has passed, from Postgres
+alone, woken at each commit and by a periodic sweep (docs/architecture.md, "Email
+delivery state", Relay)."""
 
 from __future__ import annotations
 
@@ -40,8 +37,8 @@ class RelayResult:
     """One pass: what it published, gave up on, and what is still due."""
 
     published: int
-    uncertain: int  # sends lost after DATA, now 'uncertain'
-    undeliverable: int  # invalid payloads, now 'failed'
+    uncertain: int  # sends lost after DATA, made 'uncertain'
+    undeliverable: int  # invalid payloads, made 'failed'
     still_due: int  # due rows left (the broker refused, or beyond the batch)
     broker_down: bool
     seconds: float

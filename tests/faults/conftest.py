@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from devstack.bookshelf_client import BookshelfApi, BookshelfUser
+from devstack.bookshelf_client import BookshelfUser
 from devstack.ports import free_port
 from devstack.stack import LocalStack
 from tests.faults.smtp_proxy import FaultySMTP
-from tests.faults.support import TABLE, Observer
+from tests.faults.support import FAULT_ENV, TABLE, FaultStack, Observer, Reader
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parents[1] / "bench" / "results" / "faults.json"
-MAIL_TIMEOUT_S = 3.0
-FAULT_ENV = {
-    "OUTBOX_SEND_LEASE_SECONDS": "8",
-    "OUTBOX_QUEUED_LEASE_SECONDS": "4",
-    "OUTBOX_RETRY_GRACE_SECONDS": "3",
-    "MAIL_TIMEOUT": str(MAIL_TIMEOUT_S),
-}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,13 +42,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"(saved to {RESULTS})")
 
 
-@dataclass
-class FaultStack:
-    stack: LocalStack
-    smtp: FaultySMTP
-    observer: Observer
-
-
 @pytest.fixture(scope="session")
 def fault_stack() -> Iterator[FaultStack]:
     smtp_port = free_port()
@@ -69,16 +54,6 @@ def fault_stack() -> Iterator[FaultStack]:
             )
     finally:
         smtp.stop()
-
-
-@dataclass
-class Reader:
-    user: BookshelfUser
-    api: BookshelfApi
-
-    @property
-    def address(self) -> str:
-        return self.user.account.email
 
 
 @pytest.fixture

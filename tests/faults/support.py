@@ -18,8 +18,18 @@ from sqlalchemy.engine import Engine
 
 from devstack.bookshelf_client import BookshelfApi, BookshelfUser
 from devstack.mailhog import MailHogClient
+from devstack.stack import LocalStack
+from tests.faults.smtp_proxy import FaultySMTP
 
 FINAL = {"sent", "failed", "uncertain"}
+MAIL_TIMEOUT_S = 3.0
+FAULT_ENV = {
+    "OUTBOX_SEND_LEASE_SECONDS": "8",
+    "OUTBOX_QUEUED_LEASE_SECONDS": "4",
+    "OUTBOX_RETRY_GRACE_SECONDS": "3",
+    "MAIL_TIMEOUT": str(MAIL_TIMEOUT_S),
+}
+
 # Case name -> its row of the fault table; conftest prints and saves it.
 TABLE: dict[str, dict[str, Any]] = {}
 STATUS_ROW = re.compile(
@@ -217,3 +227,20 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
         time.sleep(0.05)
+
+
+@dataclass
+class FaultStack:
+    stack: LocalStack
+    smtp: FaultySMTP
+    observer: Observer
+
+
+@dataclass
+class Reader:
+    user: BookshelfUser
+    api: BookshelfApi
+
+    @property
+    def address(self) -> str:
+        return self.user.account.email

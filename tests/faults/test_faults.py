@@ -11,9 +11,17 @@ import signal
 import time
 from collections.abc import Callable
 
-from tests.faults.conftest import MAIL_TIMEOUT_S, FaultStack, Reader
 from tests.faults.smtp_proxy import Fault
-from tests.faults.support import TABLE, Tally, burst, children, wait_until
+from tests.faults.support import (
+    MAIL_TIMEOUT_S,
+    TABLE,
+    FaultStack,
+    Reader,
+    Tally,
+    burst,
+    children,
+    wait_until,
+)
 
 ADDS = 30  # and every third one deleted: 40 events per case
 SETTLE_S = 90.0

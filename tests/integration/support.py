@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,13 +21,15 @@ from sqlalchemy import RowMapping, create_engine, select, text, update
 from sqlalchemy.engine import Engine
 from werkzeug.security import generate_password_hash
 
-from bookshelf.book_input import BookInput
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import Book, User
+from bookshelf.library.book_input import BookInput
+from bookshelf.library.models import Book
 from bookshelf.outbox import record
 from bookshelf.outbox.dispatch import publish
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import RelayResult, relay_due
+from bookshelf_tasks import BookEvent
 from bookshelf_tasks.delivery import events
 from devstack.mailhog import MailHogClient
 from devstack.ports import free_port
@@ -36,6 +39,12 @@ from devstack.worker import CeleryWorker
 
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "services" / "web" / "migrations")
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
+
+
+def new_book_event(**fields: Any) -> BookEvent:
+    """A valid BookEvent with a new id and the current UTC time; `fields` the rest."""
+    defaults = {"event_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat()}
+    return BookEvent.from_dict({**defaults, "isbn": None, "year": None, **fields})
 
 
 class MakeWeb(Protocol):

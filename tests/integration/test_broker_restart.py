@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bookshelf_tasks import EMAIL_QUEUE
+from bookshelf_tasks.names import EMAIL_QUEUE
 from devstack.broker import broker_binary
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.ports import free_port

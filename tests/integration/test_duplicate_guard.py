@@ -22,6 +22,7 @@ from tests.integration.support import (
     add_books,
     emails_per_event,
     message_id,
+    new_book_event,
     new_user,
     outcome_lines,
     publish_again,
@@ -89,7 +90,7 @@ def test_a_message_without_its_row_sends_nothing(
     """A message whose event has no claimable row (deleted with its user, or written
     to another database) is dropped: the broker never decides that an email goes out."""
     address = unique_address()
-    event = BookEvent.create(
+    event = new_book_event(
         kind="added", user_email=address, user_name="Ana", locale="es", book_id=3,
         title="Pedro Páramo", author="Juan Rulfo",
     )  # fmt: skip

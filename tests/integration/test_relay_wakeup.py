@@ -16,8 +16,9 @@ from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from bookshelf.accounts.models import User
 from bookshelf.extensions import db
-from bookshelf.models import Book, User
+from bookshelf.library.models import Book
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from devstack.broker import BrokerServer

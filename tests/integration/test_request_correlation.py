@@ -15,7 +15,7 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from bookshelf_tasks import EMAIL_QUEUE, REQUEST_ID_HEADER
+from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogClient
 from devstack.worker import CeleryWorker

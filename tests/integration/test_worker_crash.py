@@ -28,7 +28,7 @@ import redis
 from aiosmtpd.controller import Controller
 from flask import Flask
 
-from bookshelf_tasks import EMAIL_QUEUE
+from bookshelf_tasks.names import EMAIL_QUEUE
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
 from devstack.process import wait_until

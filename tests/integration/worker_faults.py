@@ -18,10 +18,11 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from sqlalchemy import create_engine, insert, text
 
-from bookshelf_tasks import BookEvent, signature_for
+from bookshelf_tasks import signature_for
 from bookshelf_tasks.delivery import events
 from devstack.broker import BrokerServer
 from devstack.ports import free_port
+from tests.integration.support import new_book_event
 
 
 def kill(broker: BrokerServer) -> None:
@@ -91,7 +92,7 @@ class Publisher:
         """Enqueues one email to a fresh address, returned; None if the broker refused
         it (it is down), which a test that kills the broker takes in its stride."""
         address = f"{mailbox}-{uuid.uuid4().hex[:8]}@example.com"
-        event = BookEvent.create(
+        event = new_book_event(
             kind="added", user_email=address, user_name="Ana", locale="es", book_id=7,
             title="Rayuela", author="Julio Cortázar",
         )  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from flask import current_app
 
@@ -14,6 +15,7 @@ from bookshelf.extensions import db
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.producer import producer
 from bookshelf_tasks import BookEvent, PayloadError, delivery, is_request_id, signature_for
+from bookshelf_tasks.delivery import EmailStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,20 @@ class Published:
     broker_down: bool = False
 
 
-def publish_all(events: Sequence[EmailEvent]) -> Published:
+class Publishable(Protocol):
+    """What publishing reads of a row: an EmailEvent, or the relay's plain row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def request_id(self) -> str | None: ...
+
+
+def publish_all(events: Sequence[Publishable]) -> Published:
     """Publish `events` over one broker connection and record each 'queued', in the
     caller's transaction (which holds their rows locked; the caller commits).
 
@@ -38,7 +53,7 @@ def publish_all(events: Sequence[EmailEvent]) -> Published:
     published = invalid = 0
     with producer().producer_or_acquire() as kombu_producer:
         for event in events:
-            from_status = event.state
+            from_status = EmailStatus(event.status)
             request_id = event.request_id if is_request_id(event.request_id) else None
             try:
                 signature = signature_for(

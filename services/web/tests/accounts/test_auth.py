@@ -1,10 +1,13 @@
 """The `auth` pages: sign-up, log-in/out, where log-in leads, session cookie flags, and
 the account page's API token."""
 
+from urllib.parse import unquote
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from devstack.html_forms import find_form
 from services.web.tests.support import AuthActions, MakeApp, user_by_email
 
 
@@ -60,6 +63,25 @@ def test_login_redirects_only_to_local_paths(
         data={"email": account.email, "password": "correct horse battery", "next": next_url},
     )
     assert response.location == expected
+
+
+@pytest.mark.parametrize(
+    "raw_next", ["/books%0D%0AX", "/books%0ASet-Cookie:%20x=1", "/%09/evil.example"]
+)
+def test_a_next_with_control_characters_leads_to_the_library(
+    client: FlaskClient, auth: AuthActions, raw_next: str
+) -> None:
+    """The link's `next` travels through the form's hidden field to the redirect: CR/LF
+    there would split the Location header (a 500), a tab is dropped by browsers."""
+    account = auth.create_user()
+    url = f"/auth/login?next={raw_next}"
+    form = find_form(client.get(url).get_data(as_text=True), url, having="password")
+    assert form.fields["next"] == unquote(raw_next)
+    response = client.post(
+        "/auth/login", data=form.filled(email=account.email, password="correct horse battery")
+    )
+    assert response.status_code == 302 and response.location == "/"
+    assert client.get("/").status_code == 200  # logged in
 
 
 def test_pages_need_login(client: FlaskClient) -> None:

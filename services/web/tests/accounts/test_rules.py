@@ -59,6 +59,39 @@ def test_a_non_ascii_local_part_is_refused_with_a_clear_message(
     assert user_by_email(app, email) is None
 
 
+@pytest.mark.parametrize(
+    ("name", "language", "message"),
+    [
+        ("\u200b\u2060", "en", "Must contain at least one visible character."),
+        ("\u3164", "es", "Debe contener al menos un carácter visible."),
+        (
+            "\u202eknab ruoY",
+            "en",
+            "Must not contain invisible characters that change the text direction.",
+        ),
+        (
+            "Ana\u2067",
+            "es",
+            "No puede contener caracteres invisibles que cambian la dirección del texto.",
+        ),
+    ],
+)
+def test_a_name_must_show_something_and_keep_its_direction(
+    app: Flask, client: FlaskClient, name: str, language: str, message: str
+) -> None:
+    """The name is the email's greeting and its To display name."""
+    email = f"n-{uuid.uuid4().hex}@example.com"
+    response = client.post(
+        "/auth/register",
+        data={"name": name, "email": email, "password": "long enough pw"},
+        headers={"Accept-Language": language},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in page.split('id="name-error"')[1].split("</ul>")[0]
+    assert user_by_email(app, email) is None
+
+
 def test_an_internationalized_domain_is_accepted(auth: AuthActions) -> None:
     """Only the local part must be ASCII: the domain is sent as IDNA."""
     response = auth.register(email=f"ana-{uuid.uuid4().hex[:8]}@ñandú.es")

@@ -13,6 +13,8 @@ from services.web.tests.support import (
     AuthActions,
     assert_error_shape,
     bearer,
+    books_of,
+    events_of,
     insert_book,
     spec_validator,
 )
@@ -97,6 +99,46 @@ def test_validation_errors_are_422_with_fields(
     )
     assert set(body["fields"]) == fields
     assert client.get("/api/v1/books", headers=bearer(token)).get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "language", "message"),
+    [
+        ("title", "\u200b", "en", "Must contain at least one visible character."),
+        ("author", "\u2060\ufeff", "es", "Debe contener al menos un carácter visible."),
+        (
+            "title",
+            "Libro \u202eexe.FDP",
+            "en",
+            "Must not contain invisible characters that change the text direction.",
+        ),
+        (
+            "author",
+            "\u2066Frank\u2069",
+            "es",
+            "No puede contener caracteres invisibles que cambian la dirección del texto.",
+        ),
+    ],
+)
+def test_invisible_titles_and_bidi_controls_are_refused(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    field: str,
+    value: str,
+    language: str,
+    message: str,
+) -> None:
+    """Such a title would reach the email's Subject: nothing is stored, no email recorded."""
+    account = auth.create_user()
+    response = client.post(
+        "/api/v1/books",
+        json={**BOOK, field: value},
+        headers={**bearer(auth.api_token(account)), "Accept-Language": language},
+    )
+    body = assert_error_shape(response, 422)
+    assert body["fields"] == {field: message}
+    assert books_of(app, account.id) == [] and events_of(app, account.id) == []
 
 
 @pytest.mark.parametrize(

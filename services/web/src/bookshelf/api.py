@@ -6,6 +6,8 @@ token or the session; CSRF as docs/architecture.md, "The web app's decisions" sa
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +21,7 @@ from bookshelf.accounts import tokens
 from bookshelf.accounts.models import User
 from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
+from bookshelf.library.book_input import year_max
 from bookshelf.pagination import PAGE_MAX
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,7 +119,23 @@ def page_response(found: Pagination, page: int, per_page: int) -> Response:
     )
 
 
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+# The one line of openapi.yaml that depends on the date: BookInput.year's `maximum`,
+# next year (the rule's year_max()). The file keeps it as a comment, which the served
+# document replaces; the rest is served as written.
+_YEAR_MAXIMUM = re.compile(r"^( *)# maximum: next year\b.*$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=2)
+def openapi_text(latest_year: int) -> str:
+    """openapi.yaml as served in a year whose latest book year is `latest_year`."""
+    written = OPENAPI_PATH.read_text(encoding="utf-8")
+    served, found = _YEAR_MAXIMUM.subn(rf"\g<1>maximum: {latest_year}", written)
+    if found != 1:
+        raise RuntimeError(f"{OPENAPI_PATH} needs one '# maximum: next year' line")
+    return served
+
+
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
-    spec = Path(current_app.root_path, "openapi.yaml").read_text(encoding="utf-8")
-    return Response(spec, mimetype="application/yaml")
+    return Response(openapi_text(year_max()), mimetype="application/yaml")

@@ -21,6 +21,7 @@ from bookshelf.text_rules import check_line, has_control_chars
 FIELDS = ("title", "author", "isbn", "year", "notes")
 YEAR_MIN = 1
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,9}$")
+_BLANK = re.compile(r"[ \t]*")
 # Notes may span lines; every other control character (NUL included) is refused.
 NOTES_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 
@@ -35,11 +36,16 @@ class BookInput:
 
 
 def year_max() -> int:
+    """The latest year a book may have; openapi.yaml's BookInput.year `maximum` is this,
+    set when the document is served (bookshelf.api.openapi_document)."""
     return datetime.now(UTC).year + 1
 
 
 def check_isbn(value: Any) -> tuple[str | None, str | None]:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """Blank (spaces and tabs only) or None: no ISBN. Otherwise an ISBN-10 or ISBN-13 as
+    isbn.parse reads it; every string it accepts matches isbn.INPUT_PATTERN, which is
+    openapi.yaml's BookInput.isbn `pattern` (the checksum is beyond a pattern)."""
+    if value is None or (isinstance(value, str) and _BLANK.fullmatch(value)):
         return None, None
     if not isinstance(value, str):
         return None, _("Must be text.")
@@ -50,15 +56,28 @@ def check_isbn(value: Any) -> tuple[str | None, str | None]:
 
 
 def check_year(value: Any) -> tuple[int | None, str | None]:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A JSON year, as openapi.yaml's BookInput.year says: null, or an integer from
+    YEAR_MIN to year_max(). JSON has a single number type and JSON Schema counts 147.0
+    as the integer 147, so do we; 147.5, "1999" and true are refused."""
+    if value is None:
         return None, None
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():  # inf and NaN are not
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return None, _("Must be a whole number.")
     if not YEAR_MIN <= value <= year_max():
         return None, _("Must be between %(low)d and %(high)d.", low=YEAR_MIN, high=year_max())
     return value, None
+
+
+def check_year_text(value: Any) -> tuple[int | None, str | None]:
+    """The form's year box: blank for none, else ASCII digits read as check_year reads
+    a number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        return check_year(int(value.strip()))
+    return None, _("Must be a whole number.")
 
 
 def check_notes(value: Any) -> tuple[str | None, str | None]:
@@ -73,11 +92,15 @@ def check_notes(value: Any) -> tuple[str | None, str | None]:
     return value.strip() or None, None
 
 
-def validate_book(data: Mapping[str, Any]) -> tuple[BookInput | None, dict[str, str]]:
+def validate_book(
+    data: Mapping[str, Any], *, from_form: bool = False
+) -> tuple[BookInput | None, dict[str, str]]:
+    """`data` is decoded JSON, typed as openapi.yaml's BookInput says, or with
+    `from_form` the HTML form's strings (where the year is text)."""
     title, title_error = check_line(data.get("title"), TITLE_MAX)
     author, author_error = check_line(data.get("author"), AUTHOR_MAX)
     isbn_value, isbn_error = check_isbn(data.get("isbn"))
-    year, year_error = check_year(data.get("year"))
+    year, year_error = (check_year_text if from_form else check_year)(data.get("year"))
     notes, notes_error = check_notes(data.get("notes"))
     found = {
         "title": title_error,

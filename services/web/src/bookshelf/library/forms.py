@@ -23,6 +23,8 @@ class BookForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        self.cleaned, errors = validate_book({name: self[name].data for name in self._fields})
+        self.cleaned, errors = validate_book(
+            {name: self[name].data for name in self._fields}, from_form=True
+        )
         attach_errors(self, errors)
         return ok and not errors

@@ -8,6 +8,12 @@ import re
 _SEPARATORS = re.compile(r"[ \t-]+")
 _ISBN10 = re.compile(r"^[0-9]{9}[0-9X]$")
 _ISBN13 = re.compile(r"^[0-9]{13}$")
+# The shape of what `parse` accepts, separators included, for openapi.yaml (whose
+# BookInput.isbn `pattern` must be this string; a test holds them together): 10
+# characters (a final X or x allowed) or 13 digits, with spaces, tabs and hyphens
+# anywhere; or spaces and tabs only, which the rules read as no ISBN. Written for both
+# ECMA-262 and Python regexes: explicit classes, no \d or \s.
+INPUT_PATTERN = r"^(?:[ \t]*|[ \t-]*(?:[0-9][ \t-]*){9}[0-9Xx][ \t-]*|[ \t-]*(?:[0-9][ \t-]*){13})$"
 
 
 def normalize(raw: str) -> str:

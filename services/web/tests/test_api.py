@@ -83,6 +83,29 @@ def test_unknown_route_and_method_are_json(client: FlaskClient, token: str) -> N
     assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "TRACE", "DELETE", "POST"])
+def test_every_405_under_the_api_is_json_with_allow(
+    app: Flask, client: FlaskClient, token: str, method: str
+) -> None:
+    """Each route, with a method it does not take: the JSON error, and `Allow` listing
+    exactly the methods it does take (RFC 9110 15.5.6). nginx hands TRACE to the app
+    for this answer."""
+    allowed: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            allowed.setdefault(rule.rule, set()).update(rule.methods or ())
+    checked = 0
+    for route, methods in allowed.items():
+        if method in methods:
+            continue
+        path = re.sub(r"<(?:\w+:)?\w+>", "1", route)
+        response = client.open(path, method=method, headers=bearer(token))
+        assert_error_shape(response, 405)
+        assert set(response.headers["Allow"].split(", ")) == methods, path
+        checked += 1
+    assert checked > 0
+
+
 def test_english_errors_with_accept_language(client: FlaskClient) -> None:
     body = client.get("/api/v1/books", headers={"Accept-Language": "en"}).get_json()
     assert body["error"] == "Log in or send an API token."

@@ -52,9 +52,11 @@ def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
     assert "Error 404" in response.get_data(as_text=True)
 
 
-def test_wrong_method_on_a_page_is_405(client: FlaskClient) -> None:
-    response = client.delete("/auth/login")
-    assert response.status_code == 405 and response.mimetype == "text/html"
+def test_wrong_method_on_a_page_is_405_with_allow(client: FlaskClient) -> None:
+    for method in ("DELETE", "TRACE"):
+        response = client.open("/auth/login", method=method)
+        assert response.status_code == 405 and response.mimetype == "text/html"
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
 # --- Postgres unavailable: 503 with Retry-After, never a bare 500 ----------------------

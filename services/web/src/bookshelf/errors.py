@@ -73,17 +73,20 @@ def max_size_label() -> str:
     return f"{limit / (1024 * 1024):g} MiB" if limit >= 1024 * 1024 else f"{limit} B"
 
 
-def _page(status: int, message: str) -> ResponseReturnValue:
-    return render_template("errors/error.html", status=status, message=message), status
+def _page(status: int, message: str, headers: dict[str, str] | None = None) -> ResponseReturnValue:
+    page = render_template("errors/error.html", status=status, message=message)
+    return page, status, headers or {}
 
 
 def handle_http(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
-    if not wants_json():
-        return _page(status, message_for(status))
     headers: dict[str, str] = {}
-    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-        headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    # RFC 9110 15.5.6: a 405 lists the methods the resource supports, page or JSON.
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    if not wants_json():
+        return _page(status, message_for(status), headers)
     return json_error(status, message_for(status), headers=headers)
 
 

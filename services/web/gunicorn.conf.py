@@ -19,6 +19,16 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = timeout
 
+# nginx in front refuses an oversized request line or header itself (large_client_header_buffers
+# 4 8k in services/nginx/nginx.conf.template), with the API's JSON error under /api/; gunicorn's
+# own refusals are HTML pages. So its limits ("Security" settings) sit above what nginx lets
+# through: a request line of up to 8 KiB (gunicorn's maximum, 8190 bytes without CRLF), any
+# number of header lines in nginx's 32 KiB, and one header of up to 32 KiB, as nginx makes
+# X-Forwarded-For by joining the client's copies of it.
+limit_request_line = 8190
+limit_request_fields = 32768  # gunicorn's maximum
+limit_request_field_size = 65536
+
 # Logs go to stdout/stderr ("-"), where compose and the local launcher collect them.
 accesslog = "-"
 errorlog = "-"

@@ -1,5 +1,6 @@
 """nginx serves the static files itself, owns the security headers, hides its version, tags
-every request with an X-Request-ID and brakes password-form POSTs per client address."""
+every request with an X-Request-ID, brakes password-form POSTs per client address, and
+under /api/ answers every error as the API's JSON error, whoever refuses the request."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from requests.adapters import HTTPAdapter
 from bench.stats import percentile
 from devstack.bookshelf_client import BookshelfUser
 from devstack.html_forms import find_form
+from devstack.raw_http import RawResponse, exchange, request_bytes
 from tests.e2e.support import StackUrls, record_figure
 
 NGINX_TEMPLATE = Path(__file__).resolve().parents[2] / "services" / "nginx" / "nginx.conf.template"
@@ -88,6 +90,78 @@ def test_error_pages_do_not_reveal_the_nginx_version(stack: StackUrls) -> None:
     assert too_big.status_code == 413
     assert too_big.headers["Server"] == "nginx"
     assert "nginx/" not in too_big.text
+
+
+# --- errors under /api/: the API's JSON error, whoever answers -------------------------
+
+
+def assert_api_error(reply: RawResponse, status: int) -> dict[str, Any]:
+    assert reply.status == status, reply.body[:200]
+    assert reply.content_type == "application/json", reply.body[:200]
+    body: dict[str, Any] = reply.json()
+    assert set(body) == {"error", "fields"} and body["error"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/api/v1/books", "application/json"), ("/auth/login", "text/html")]
+)
+def test_trace_is_the_apps_405_with_allow(stack: StackUrls, path: str, kind: str) -> None:
+    """nginx refuses TRACE before any location; the app answers that 405, listing what
+    the route does take, as JSON under /api/ and as its page elsewhere."""
+    reply = exchange(stack.base_url, request_bytes("TRACE", path))
+    assert reply.status == 405 and reply.content_type == kind
+    assert set(reply.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert reply.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        pytest.param("/api/v1/books?q=" + "a" * 8161, [], id="longest-request-line"),
+        pytest.param("/api/v1/books", [("X-Big", "a" * 8183)], id="longest-header"),
+        pytest.param("/api/v1/books", [(f"X-H{n}", "1") for n in range(300)], id="300-headers"),
+        pytest.param(
+            "/api/v1/books",
+            [("X-Forwarded-For", str(n) * 7000) for n in range(1, 5)],
+            id="x-forwarded-for-joined-by-nginx",
+        ),
+        pytest.param(
+            "/api/v1/books",
+            [("X-Forwarded-Proto", "https"), ("X-Forwarded-Ssl", "off")],
+            id="contradicting-scheme-headers",
+        ),
+    ],
+)
+def test_what_nginx_lets_through_gunicorn_lets_through(
+    stack: StackUrls, target: str, headers: list[tuple[str, str]]
+) -> None:
+    """gunicorn's refusals are HTML pages, so its limits sit above nginx's: the app itself
+    answers (a 401 for want of a token), never gunicorn."""
+    reply = exchange(stack.base_url, request_bytes("GET", target, list(headers)))
+    assert_api_error(reply, 401)
+    assert reply.headers["WWW-Authenticate"] == 'Bearer realm="bookshelf"'
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers", "status"),
+    [
+        pytest.param("GET", "/api/v1/books?q=" + "a" * 8162, [], 414, id="414-one-byte-over"),
+        pytest.param("GET", "/api/v1/books", [("X-Big", "a" * 8184)], 431, id="431-one-over"),
+        pytest.param("POST", "/api/v1/books", [("Content-Length", str(2**20 + 1))], 413, id="413"),
+        pytest.param("GET", b"/api/v1/libro/\xc3\xb1", [], 400, id="400-raw-utf8-target"),
+        pytest.param("AB", "/api/v1/books", [], 501, id="501-method-gunicorn-cannot-parse"),
+    ],
+)
+def test_what_nginx_refuses_under_the_api_is_json(
+    stack: StackUrls,
+    method: str,
+    target: str | bytes,
+    headers: list[tuple[str, str]],
+    status: int,
+) -> None:
+    reply = exchange(stack.base_url, request_bytes(method, target, list(headers)))
+    assert assert_api_error(reply, status)["fields"] == {}
 
 
 def test_every_response_carries_a_request_id_and_a_sane_one_is_kept(stack: StackUrls) -> None:

@@ -79,6 +79,7 @@ def tool(name: str) -> str:
 
 PAGE = ("<!doctype html><title>upstream</title>" + "<p>bookshelf</p>" * 200).encode()
 UPSTREAM_REQUEST_ID = "set-by-the-upstream"
+UPSTREAM_405 = b'{"error":"That method is not allowed here.","fields":{}}'
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Upstream:
     """What the fake gunicorn saw: the last request's headers and body size."""
 
     port: int = 0
+    method: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     body_bytes: int = 0
 
@@ -93,6 +95,7 @@ class Upstream:
 def make_handler(seen: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _reply(self) -> None:
+            seen.method = self.command
             seen.headers = dict(self.headers.items())
             length = int(self.headers.get("Content-Length") or 0)
             seen.body_bytes = len(self.rfile.read(length)) if length else 0
@@ -108,6 +111,17 @@ def make_handler(seen: Upstream) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         do_GET = do_POST = _reply
+
+        def do_TRACE(self) -> None:
+            """As the app answers a method no route takes: 405, Allow, its JSON error."""
+            seen.method = self.command
+            body = UPSTREAM_405
+            self.send_response(405)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Allow", "GET, HEAD, OPTIONS, POST")
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             pass

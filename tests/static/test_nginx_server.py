@@ -1,5 +1,6 @@
 """The real nginx, running the rendered template in front of a tiny local upstream:
-proxying, static files, security headers, body limit, gzip, health endpoint."""
+proxying, static files, security headers, body limit, gzip, health endpoint, and its own
+errors (the API's JSON error under /api/, a page elsewhere; TRACE answered by the app)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 import requests
 
 from devstack.nginx import NginxServer
-from tests.static.support import PAGE, Running, nginx_before_upstream
+from devstack.raw_http import RawResponse, exchange, request_bytes
+from tests.static.support import PAGE, UPSTREAM_405, Running, nginx_before_upstream
 
 pytestmark = pytest.mark.static
 
@@ -110,9 +112,148 @@ def test_upstream_down_is_a_502_with_headers(tmp_path: Path) -> None:
 
     with NginxServer(tmp_path, f"127.0.0.1:{free_port()}") as nginx:
         reply = requests.get(f"{nginx.base_url}/", timeout=10)
+        api = requests.get(f"{nginx.base_url}/api/v1/books", timeout=10)
     assert reply.status_code == 502
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     assert reply.headers["Strict-Transport-Security"] == "max-age=0; includeSubDomains"
+    assert reply.headers["Content-Type"].startswith("text/html")
+    # Under /api/ the API's JSON error, as for every error nginx answers itself.
+    assert api.status_code == 502 and api.headers["Content-Type"] == "application/json"
+    assert set(api.json()) == {"error", "fields"} and api.json()["fields"] == {}
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- nginx's own errors: the API's JSON error under /api/, a page elsewhere ----------------
+
+CHUNKED = [("Transfer-Encoding", "chunked")]
+# (method, path after the prefix, headers, body, HTTP version, the status nginx answers)
+NGINX_ERRORS = [
+    pytest.param("POST", "books", [("Content-Length", "2000000")], b"", "HTTP/1.1", 413, id="413"),
+    pytest.param("GET", "books?q=" + "a" * 9000, [], b"", "HTTP/1.1", 414, id="414"),
+    pytest.param("GET", "books", [("X-Big", "a" * 9000)], b"", "HTTP/1.1", 431, id="431-one"),
+    pytest.param(
+        "GET",
+        "books",
+        [(f"X-H{n}", "a" * 7000) for n in range(5)],
+        b"",
+        "HTTP/1.1",
+        431,
+        id="431-all",
+    ),
+    pytest.param("GET", "books", [("Host", "a/b")], b"", "HTTP/1.1", 400, id="400-host"),
+    pytest.param(
+        "POST", "books", CHUNKED, b"zz\r\nabc\r\n0\r\n\r\n", "HTTP/1.1", 400, id="400-chunked-body"
+    ),
+    pytest.param(
+        "GET", "b\xc3\xa9".encode("latin-1"), [], b"", "HTTP/1.1", 400, id="400-utf8-target"
+    ),
+    pytest.param("GET", b"b\x01", [], b"", "HTTP/1.1", 400, id="400-control-byte-target"),
+    pytest.param("AB", "books", [], b"", "HTTP/1.1", 501, id="501-two-letter-method"),
+    pytest.param("A" * 21, "books", [], b"", "HTTP/1.1", 501, id="501-long-method"),
+    pytest.param(
+        "POST",
+        "books",
+        [("Transfer-Encoding", "gzip, chunked")],
+        b"0\r\n\r\n",
+        "HTTP/1.1",
+        501,
+        id="501-transfer-coding",
+    ),
+    pytest.param("GET", "books", [], b"", "HTTP/2.0", 505, id="505"),
+]
+
+
+def nginx_error(
+    running: Running,
+    prefix: str,
+    method: str,
+    path: str | bytes,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    version: str,
+) -> RawResponse:
+    target = prefix.encode() + (path if isinstance(path, bytes) else path.encode())
+    request = request_bytes(method, target, list(headers), body, version)
+    if any(name == "Host" for name, _value in headers):  # the case's own Host replaces ours
+        request = request.replace(b"Host: bookshelf.test\r\n", b"", 1)
+    return exchange(running.nginx.base_url, request)
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "version", "status"), NGINX_ERRORS)
+def test_under_the_api_nginx_answers_the_apis_json_error(
+    running: Running,
+    method: str,
+    path: str | bytes,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    version: str,
+    status: int,
+) -> None:
+    """What nginx refuses before the app sees it, or what it refuses because gunicorn would
+    answer with an HTML page (a method gunicorn cannot parse, raw bytes in the target)."""
+    running.upstream.method = ""
+    reply = nginx_error(running, "/api/v1/", method, path, headers, body, version)
+    assert reply.status == status
+    assert reply.content_type == "application/json"
+    error = reply.json()
+    assert set(error) == {"error", "fields"} and error["fields"] == {}
+    assert " / " in error["error"]  # Spanish / English, as the 429
+    assert reply.headers["X-Frame-Options"] == "DENY"
+    assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["X-Request-ID"])
+    assert running.upstream.method == ""  # the app never saw it
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "version", "status"), NGINX_ERRORS)
+def test_elsewhere_nginx_answers_a_page(
+    running: Running,
+    method: str,
+    path: str | bytes,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    version: str,
+    status: int,
+) -> None:
+    reply = nginx_error(running, "/books/", method, path, headers, body, version)
+    assert reply.status == status
+    assert reply.content_type == "text/html"
+    assert f"<h1>{status}</h1>" in reply.body.decode()
+    assert b"nginx/" not in reply.body
+    assert reply.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_request_line_nginx_cannot_read_is_a_page(running: Running) -> None:
+    reply = exchange(running.nginx.base_url, b"GARBAGE\r\n\r\n")
+    assert reply.status == 400 and reply.content_type == "text/html"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/books", "/books"])
+def test_trace_is_answered_by_the_app_with_allow(running: Running, path: str) -> None:
+    """nginx refuses TRACE before any location; the 405 is the app's (it knows the routes):
+    its `Allow` and its body come back, with nginx's own headers."""
+    running.upstream.method = ""
+    reply = exchange(running.nginx.base_url, request_bytes("TRACE", path))
+    assert running.upstream.method == "TRACE"
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert reply.body == UPSTREAM_405
+    assert reply.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/_nginx/errors/json", "/_nginx/errors/html"])
+def test_the_error_bodies_are_not_pages_of_their_own(running: Running, path: str) -> None:
+    reply = running.get(path)
+    assert reply.status_code == 404 and "fields" not in reply.text
+
+
+def test_nginx_lets_through_what_fits_its_buffers(running: Running) -> None:
+    """The largest request line and header nginx accepts reach the upstream: gunicorn's
+    limits (gunicorn.conf.py) are set above these, so it never refuses one itself."""
+    line = request_bytes("GET", "/api/v1/books?q=" + "a" * 8161)
+    assert len(line.split(b"\r\n", 1)[0]) == 8190  # + CRLF: one 8 KiB buffer
+    assert exchange(running.nginx.base_url, line).status == 200
+    header = request_bytes("GET", "/api/v1/books", [("X-Big", "a" * 8183)])
+    assert exchange(running.nginx.base_url, header).status == 200
+    assert len(running.upstream.headers["X-Big"]) == 8183
 
 
 def test_static_files_of_a_checkout_in_a_private_folder_are_served(tmp_path: Path) -> None:

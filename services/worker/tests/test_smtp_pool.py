@@ -268,3 +268,32 @@ def test_the_deadline_frees_a_thread_held_by_a_server_that_trickles() -> None:
         pool.close()
         server.stop()
     assert (server.messages, pool.opened, pool.stale) == (2, 2, 0)
+
+
+def test_close_at_shutdown_keeps_the_deadline_of_a_send_in_flight(pool: SMTPPool) -> None:
+    """Celery may send worker_shutdown (which closes the pool) while its threads still
+    send: those sends stay bounded by their deadline."""
+    handler = ScriptedSMTPHandler(data_replies=[HANG])
+    port = free_port()
+    controller = TrackingController(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    raised: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            pool.send(settings_for(port, timeout=60), envelope(1), 1.0)
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            raised.append(error)
+
+    sender = threading.Thread(target=send, daemon=True)
+    try:
+        sender.start()
+        assert wait_until(lambda: handler.data_attempts == 1, 10)
+        pool.close()
+        sender.join(60)
+        assert not sender.is_alive(), "the send still holds its thread"
+    finally:
+        handler.released.set()
+        controller.stop()
+    [error] = raised
+    assert isinstance(error, SendDeadlineExceeded), error

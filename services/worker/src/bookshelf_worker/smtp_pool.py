@@ -178,7 +178,7 @@ class SMTPPool:
         self._connections: set[_Connection] = set()
         self._deadlines: set[SendDeadline] = set()
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._closing = False  # close() was called: nothing is kept for reuse
 
     # --- sending --------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class SMTPPool:
             connection.sent += 1
             connection.last_used = self.clock()
             connection.busy = False
-            retire = connection.sent >= self.max_messages
+            retire = connection.sent >= self.max_messages or self._closing
         if retire:  # now, while the server expects us: the next email opens a new one
             self._retire(connection)
 
@@ -305,11 +305,9 @@ class SMTPPool:
         with self._lock:
             self._deadlines.add(watch)
             if self._thread is None:
-                self._stop = threading.Event()
                 self._thread = threading.Thread(
-                    target=self._housekeep, args=(self._stop,), name="smtp-housekeeper",
-                    daemon=True,
-                )  # fmt: skip
+                    target=self._housekeep, name="smtp-housekeeper", daemon=True
+                )
                 self._thread.start()
             elif len(self._deadlines) == 1:
                 self._wake.notify()  # from its idle wait to ticking
@@ -319,21 +317,25 @@ class SMTPPool:
             self._deadlines.discard(watch)
         return watch.finish()
 
-    def _housekeep(self, stop: threading.Event) -> None:
+    def _housekeep(self) -> None:
+        """Cut the sends past their deadline (every TICK while any is in flight), and
+        QUIT idle connections (every idle_timeout / 3). After close(), it ends once no
+        send is in flight: the deadlines of the last sends still hold."""
         reap_every = self.idle_timeout / 3
         next_reap = self.clock() + reap_every
         while True:
             with self._lock:
-                if not stop.is_set():
-                    wait = TICK if self._deadlines else max(0.0, next_reap - self.clock())
-                    self._wake.wait(wait)
-                if stop.is_set():
+                if self._closing and not self._deadlines:
+                    self._thread = None  # a later send starts another
                     return
+                wait = TICK if self._deadlines else max(0.0, next_reap - self.clock())
+                self._wake.wait(wait)
                 now = self.clock()
                 due = [watch for watch in self._deadlines if watch.at <= now]
+                reap = now >= next_reap and not self._closing
             for watch in due:
                 watch.expire()
-            if now >= next_reap:
+            if reap:
                 next_reap = now + reap_every
                 self.close_idle()
 
@@ -351,16 +353,18 @@ class SMTPPool:
         return len(idle)
 
     def close(self) -> None:
-        """QUIT every connection not in a send, and stop the housekeeping thread."""
+        """QUIT every connection not in a send; those in a send are QUIT when it ends.
+        Sends still running keep their deadlines (Celery may send worker_shutdown
+        before its thread pool has finished)."""
         if self._pid != os.getpid():  # a forked child never QUITs its parent's sessions
             self._reset()
             return
         with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
+            self._closing = True
             self._wake.notify_all()
+            thread = self._thread if not self._deadlines else None
             connections = list(self._connections)
         for connection in connections:
             self._retire(connection, only_if_idle=True)
         if thread is not None and thread is not threading.current_thread():
-            thread.join(QUIT_TIMEOUT + 1)
+            thread.join(QUIT_TIMEOUT)  # it ends at once: no send in flight

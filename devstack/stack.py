@@ -98,12 +98,13 @@ class LocalStack:
             smtp_port=int(self.env["MAIL_PORT"]),
             mail_sender=self.env["MAIL_DEFAULT_SENDER"],
             database_url=self.env["DATABASE_URL"],
-            # Two pool processes: one SMTP round trip need not wait for another.
-            concurrency=2,
+            # Pool and size: the image's defaults, or CELERY_WORKER_* in env_overrides.
+            pool=None,
+            concurrency=None,
             extra_env={
                 k: v
                 for k, v in self.env.items()
-                if k.startswith(("MAIL_", "OUTBOX_")) or k == "LOG_LEVEL"
+                if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_")) or k == "LOG_LEVEL"
             },
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)

@@ -12,6 +12,9 @@ from devstack.process import ManagedProcess, ProcessServer
 
 # A warm shutdown finishes the running task first; Celery can take over 10 s.
 STOP_TIMEOUT = 60.0
+# The image's defaults (services/worker/entrypoint.sh): a thread per email in flight.
+DEFAULT_POOL = "threads"
+DEFAULT_CONCURRENCY = 32
 
 
 def celery_binary() -> str:
@@ -31,6 +34,7 @@ class CeleryWorker(ProcessServer):
         smtp_host: str = "127.0.0.1",
         mail_sender: str = "Bookshelf <no-reply@bookshelf.test>",
         mail_timeout: float = 5.0,
+        pool: str | None = None,
         concurrency: int | None = 1,
         name: str = "worker",
         extra_env: Mapping[str, str] | None = None,
@@ -55,14 +59,25 @@ class CeleryWorker(ProcessServer):
             }
         )
         env.update(extra_env or {})
+        # Pool and size as the image takes them: CELERY_WORKER_POOL and
+        # CELERY_WORKER_CONCURRENCY, read by the command and by the app alike (it sizes
+        # its database pool for them). An argument sets the variable; None leaves the
+        # image's default (or extra_env's), as the benchmarks measure it.
+        if pool is not None:
+            env["CELERY_WORKER_POOL"] = pool
+        if concurrency is not None:
+            env["CELERY_WORKER_CONCURRENCY"] = str(concurrency)
+        env.setdefault("CELERY_WORKER_POOL", DEFAULT_POOL)
+        env.setdefault("CELERY_WORKER_CONCURRENCY", str(DEFAULT_CONCURRENCY))
+        self.pool = env["CELERY_WORKER_POOL"]
+        self.concurrency = int(env["CELERY_WORKER_CONCURRENCY"])
         argv = [
             celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "worker",
             "-Q", "email", "--loglevel", "INFO",
-            # Local-run extras: a fixed pool size (None: the image's default, as the
-            # benchmarks measure it), a node name of its own so that several test
-            # workers on one machine do not clash, and no mingle (a 1 s wait for
-            # neighbours' revoked-task lists a throwaway broker never has).
-            *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+            "--pool", self.pool, "--concurrency", str(self.concurrency),
+            # Local-run extras: a node name of its own so that several test workers on
+            # one machine do not clash, and no mingle (a 1 s wait for neighbours'
+            # revoked-task lists a throwaway broker never has).
             "--hostname", f"{name}-{os.getpid()}@%h", "--without-mingle",
         ]  # fmt: skip
         self.process = ManagedProcess(

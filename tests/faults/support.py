@@ -28,6 +28,8 @@ FAULT_ENV = {
     "OUTBOX_QUEUED_LEASE_SECONDS": "4",
     "OUTBOX_RETRY_GRACE_SECONDS": "3",
     "MAIL_TIMEOUT": str(MAIL_TIMEOUT_S),
+    # A whole send must end before its 8 s lease (the worker refuses to start otherwise).
+    "MAIL_SEND_DEADLINE": "6",
 }
 
 # Case name -> its row of the fault table; conftest prints and saves it.

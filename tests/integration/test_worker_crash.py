@@ -1,7 +1,8 @@
-"""The worker's crash promises, with real processes and no mocks: a pool process
-killed before DATA (its email is sent later, once) or after DATA began (its email is
-'uncertain' and never resent by itself), a warm shutdown that finishes the email in
-flight, and an SMTP server that is down and then comes back.
+"""The worker's crash promises, with real processes and no mocks: a prefork pool
+process, or a thread-pool worker (the default) as a whole, killed before DATA (its
+email is sent later, once) or after DATA began (its email is 'uncertain' and never
+resent by itself), a warm shutdown that finishes the email in flight, and an SMTP
+server that is down and then comes back.
 
 The SMTP server (aiosmtpd) can hold a session at RCPT, before the point of no return,
 or at DATA, after the body arrived and before the reply: the window in which a crash
@@ -118,11 +119,20 @@ class Stack:
 
 @contextmanager
 def stack(
-    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox, smtp_port: int, name: str
+    stack_dir: Path,
+    make_web: MakeWeb,
+    own_outbox: Outbox,
+    smtp_port: int,
+    name: str,
+    pool: str | None = None,
 ) -> Iterator[Stack]:
+    """`pool`: the worker's (the image's default, threads, when None)."""
     workdir = stack_dir / f"{name}-{uuid.uuid4().hex[:6]}"
     broker = BrokerServer(workdir / "broker")
-    worker = CeleryWorker(workdir, broker.url, smtp_port, database_url=own_outbox.url, name=name)
+    worker = CeleryWorker(
+        workdir, broker.url, smtp_port, database_url=own_outbox.url, name=name, pool=pool,
+        concurrency=1 if pool == "prefork" else None,
+    )  # fmt: skip
     try:
         broker.start()
         worker.start()
@@ -159,7 +169,7 @@ def children_of(pid: int) -> set[int]:
 
 
 def kill_pool_process(worker: CeleryWorker) -> int:
-    """SIGKILL the only pool process (--concurrency 1), as the OOM killer does."""
+    """SIGKILL the only pool process (prefork, --concurrency 1), as the OOM killer does."""
     [child] = children_of(main_pid(worker))
     os.kill(child, signal.SIGKILL)
     return child
@@ -169,7 +179,10 @@ def test_pool_process_killed_before_data_is_sent_later_exactly_once(
     stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
 ) -> None:
     handler, port = HoldingSMTP(hold_at="RCPT"), free_port()
-    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "oom") as s:
+    with (
+        smtp_server(handler, port),
+        stack(stack_dir, make_web, own_outbox, port, "oom", pool="prefork") as s,
+    ):
         address, event_id = add_book(s, "oom")
         assert wait_until(lambda: handler.at_rcpt.count(address) == 1, 15)
         held = s.outbox.row(event_id)
@@ -208,7 +221,10 @@ def test_pool_process_killed_after_data_began_is_uncertain_and_not_resent(
     stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
 ) -> None:
     handler, port = HoldingSMTP(hold_at="DATA"), free_port()
-    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "oom-data") as s:
+    with (
+        smtp_server(handler, port),
+        stack(stack_dir, make_web, own_outbox, port, "oom-data", pool="prefork") as s,
+    ):
         _, event_id = add_book(s, "oom-data")
         mid = message_id(event_id)
         assert wait_until(lambda: handler.received.count(mid) == 1, 15)
@@ -288,3 +304,62 @@ def test_smtp_down_then_back_is_retried_until_sent(
         assert "attempt=2 " in sent
         mid = message_id(event_id)
         assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 1)
+
+
+# --- The thread pool (the image's default): no pool process to lose alone. A killed
+# worker loses every send in flight; the relay settles each row when its lease ends.
+
+
+def kill_worker(worker: CeleryWorker) -> None:
+    """SIGKILL the worker process, its threads with it (OOM, a node lost)."""
+    proc = worker.process.proc
+    assert proc is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_thread_pool_worker_killed_before_data_sends_it_later_exactly_once(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
+) -> None:
+    handler, port = HoldingSMTP(hold_at="RCPT"), free_port()
+    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "kill") as s:
+        assert s.worker.pool == "threads"
+        address, event_id = add_book(s, "kill")
+        assert wait_until(lambda: handler.at_rcpt.count(address) == 1, 15)
+        kill_worker(s.worker)
+        assert wait_until(lambda: handler.abandoned.count(address) == 1, 5)
+        held = s.outbox.row(event_id)
+        assert (held["status"], held["attempts"], held["data_sent_at"]) == ("sending", 1, None)
+        # Nobody requeues the message (it stays unacknowledged on the broker for the
+        # visibility timeout): the row's lease is what brings the email back.
+        handler.hold_at = None
+        s.worker.start()  # the supervisor's restart
+        assert s.outbox.force_due([event_id]) == 1
+        relayed = relay_pass(s.web)
+        assert (relayed.published, relayed.uncertain, relayed.still_due) == (1, 0, 0)
+        row = s.outbox.wait_for([event_id], "sent", timeout=20)[event_id]
+        assert row["attempts"] == 2
+        mid = message_id(event_id)
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 1)
+
+
+def test_thread_pool_worker_killed_after_data_began_is_uncertain_and_not_resent(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
+) -> None:
+    handler, port = HoldingSMTP(hold_at="DATA"), free_port()
+    with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "kill-d") as s:
+        _, event_id = add_book(s, "kill-data")
+        mid = message_id(event_id)
+        assert wait_until(lambda: handler.received.count(mid) == 1, 15)
+        kill_worker(s.worker)
+        assert wait_until(lambda: handler.abandoned.count(mid) == 1, 5)
+        held = s.outbox.row(event_id)
+        assert (held["status"], held["attempts"]) == ("sending", 1)
+        assert held["data_sent_at"] is not None
+
+        assert s.outbox.force_due([event_id]) == 1
+        relayed = relay_pass(s.web)
+        assert (relayed.published, relayed.uncertain, relayed.still_due) == (0, 1, 0)
+        row = s.outbox.row(event_id)
+        assert (row["status"], row["attempts"], row["due_at"]) == ("uncertain", 1, None)
+        assert (handler.received.count(mid), handler.accepted.count(mid)) == (1, 0)

@@ -92,6 +92,7 @@ def _capture_email_lines(caplog: pytest.LogCaptureFixture) -> None:
 def worker_app(smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Iterator[Flask]:
     app = worker_app_for(smtp[1], outbox_url)
     yield app
+    app.extensions["smtp_pool"].close()
     app.extensions["delivery_engine"].dispose()
 
 

@@ -4,7 +4,9 @@ server, the worker app on it, a task run eagerly, its outcome lines and its outb
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -12,6 +14,8 @@ from email.message import EmailMessage
 from typing import Any, NamedTuple
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from celery.result import EagerResult
 from flask import Flask
 from sqlalchemy import select
@@ -36,6 +40,8 @@ class ScriptedSMTPHandler:
     or fixed (rcpt_reply)."""
 
     data_replies: list[str] = field(default_factory=lambda: ["250 OK"])
+    mail_replies: list[str] = field(default_factory=list)  # scripted like data_replies
+    mail_attempts: int = 0
     rcpt_reply: str = "250 OK"
     rcpt_replies: list[str] = field(default_factory=list)  # scripted like data_replies
     rcpt_attempts: int = 0
@@ -44,6 +50,18 @@ class ScriptedSMTPHandler:
     raw: list[bytes] = field(default_factory=list)
     data_attempts: int = 0
     released: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        reply = "250 OK"
+        if self.mail_replies:
+            reply = self.mail_replies[min(self.mail_attempts, len(self.mail_replies) - 1)]
+        self.mail_attempts += 1
+        if reply.startswith("250"):
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+        return reply
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -119,3 +137,126 @@ def email_lines(caplog: pytest.LogCaptureFixture) -> list[EmailLine]:
         for record in caplog.records
         if hasattr(record, "email")
     ]
+
+
+@dataclass
+class CountingSMTPHandler:
+    """Accepts everything (after `delay` seconds at DATA) and counts what the client
+    did: sessions (EHLO), QUITs, messages, and how many DATA were in progress at once."""
+
+    delay: float = 0.0
+    sessions: int = 0
+    quits: int = 0
+    delivered: list[str] = field(default_factory=list)  # recipients
+    active: int = 0
+    peak: int = 0
+    closed: int = 0  # sessions that ended, counted by TrackingController
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.quits += 1
+        return "221 Bye"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            with self.lock:
+                self.active -= 1
+        with self.lock:
+            self.delivered.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+class _TrackingSMTP(SMTP):
+    """aiosmtpd's server, counting on its handler the sessions that ended (a session
+    is a connection that said EHLO: not Controller.start's own readiness probe)."""
+
+    def connection_lost(self, error: Exception | None) -> None:
+        greeted = self.session is not None and self.session.host_name is not None
+        super().connection_lost(error)
+        if greeted and hasattr(self.event_handler, "closed"):
+            with self.event_handler.lock:
+                self.event_handler.closed += 1
+
+
+class TrackingController(Controller):
+    """A Controller whose server counts the sessions that ended (on a handler that
+    has `closed` and `lock`)."""
+
+    def factory(self) -> SMTP:
+        return _TrackingSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class TricklingSMTP:
+    """A server no read timeout catches: after the message's final ".", it answers
+    with one more "250-" continuation line every `every` seconds and never the last
+    one, until the client hangs up (counted in `dropped`)."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.every = every
+        self.dropped = 0
+        self.messages = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # so that stop() is seen between accepts
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> TricklingSMTP:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 trickle ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-trickle\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go ahead\r\n")
+                    for body in lines:
+                        if body in (b".\r\n", b".\n"):
+                            break
+                    self.messages += 1
+                    try:
+                        while not self._stop.is_set():
+                            conn.sendall(b"250-still thinking\r\n")
+                            time.sleep(self.every)
+                    except OSError:
+                        self.dropped += 1
+                    return
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 OK\r\n")

@@ -52,13 +52,48 @@ def test_missing_required_setting_is_named(missing: str) -> None:
         ("MAIL_TIMEOUT", "0"),
         ("MAIL_USE_TLS", "maybe"),
         ("MAIL_USE_SSL", "2"),
-        ("MAIL_TIMEOUT", "30"),  # must fit in the task's soft time limit
+        ("MAIL_TIMEOUT", "30"),  # must fit in the send deadline
+        ("MAIL_SEND_DEADLINE", "5"),  # shorter than one MAIL_TIMEOUT (10 s)
+        ("MAIL_SEND_DEADLINE", "31"),  # longer than the task's soft time limit
+        ("CELERY_WORKER_POOL", "gevent"),
+        ("CELERY_WORKER_CONCURRENCY", "0"),
+        ("CELERY_WORKER_CONCURRENCY", "many"),
         ("LOG_LEVEL", "chatty"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         WorkerSettings.from_env({**BASE, name: value})
+
+
+def test_pool_and_send_deadline() -> None:
+    settings = WorkerSettings.from_env(BASE)
+    assert (settings.pool, settings.concurrency, settings.mail_send_deadline) == ("threads", 32, 25)
+    # Shorter than the claim's lease, so a send never outlives it.
+    assert settings.mail_send_deadline < settings.leases.send.total_seconds()
+    settings = WorkerSettings.from_env(
+        {
+            **BASE,
+            "CELERY_WORKER_POOL": "prefork",
+            "CELERY_WORKER_CONCURRENCY": "4",
+            "MAIL_TIMEOUT": "2",
+            "MAIL_SEND_DEADLINE": "6",
+            "OUTBOX_SEND_LEASE_SECONDS": "8",
+        }
+    )
+    assert (settings.pool, settings.concurrency, settings.mail_send_deadline) == ("prefork", 4, 6)
+    assert create_app(settings).extensions["delivery_engine"].pool.size() == 1  # one a process
+
+
+def test_a_send_deadline_past_the_lease_is_refused() -> None:
+    env = {**BASE, "MAIL_TIMEOUT": "2", "MAIL_SEND_DEADLINE": "8", "OUTBOX_SEND_LEASE_SECONDS": "8"}
+    with pytest.raises(ConfigError, match=r"MAIL_SEND_DEADLINE .* OUTBOX_SEND_LEASE_SECONDS"):
+        WorkerSettings.from_env(env)
+
+
+def test_the_database_pool_has_a_connection_per_thread() -> None:
+    settings = WorkerSettings.from_env({**BASE, "CELERY_WORKER_CONCURRENCY": "12"})
+    assert create_app(settings).extensions["delivery_engine"].pool.size() == 12
 
 
 def test_tls_and_ssl_together_are_refused() -> None:

@@ -1,96 +1,52 @@
-"""STARTTLS against a real aiosmtpd server whose certificate is self-signed: the
-worker must refuse to talk to it, and talk to it once that certificate is trusted."""
+"""The message encoding's two shortcuts (bookshelf_worker.mail.BookshelfMessage) change
+no byte of what compat32 would write: short ASCII headers written as they are, and
+multipart boundaries set before generation."""
 
 from __future__ import annotations
 
-import ssl
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
+import random
+import string
+from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from celery.result import EagerResult
 from flask import Flask
 
-from bookshelf_tasks import BOOK_ADDED, BookEvent
-from bookshelf_worker import mail
-from devstack.ports import free_port
-from services.worker.tests.support import (
-    MakeEvent,
-    ScriptedSMTPHandler,
-    event_row,
-    run_task,
-    worker_app_for,
+from bookshelf_worker.mail import SMTP_COMPAT32, build_message
+from bookshelf_worker.rendering import render_email
+from services.worker.tests.support import MakeEvent
+
+COMPAT32_CRLF = policy.compat32.clone(linesep="\r\n")
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        ("Rayuela", "Ana Núñez"),
+        ("Cien años de ñandúes 📚 <b>tags</b> & “comillas”", "Zoë O'Brien-Smith, PhD"),
+        ("plain ASCII title that is long enough to be folded over more than one line " * 3, "A"),
+        ("x" * 60, 'Name; with, "quotes" and (comments)'),
+    ],
 )
-
-
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1 that no CA vouches for."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-    command += " -addext subjectAltName=IP:127.0.0.1"
-    subprocess.run(
-        [*command.split(), "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-@pytest.fixture
-def starttls_smtp(self_signed: tuple[Path, Path]) -> Iterator[tuple[ScriptedSMTPHandler, int]]:
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(*self_signed)
-    handler = ScriptedSMTPHandler()
-    port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_context,
-        require_starttls=True,
-    )
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
-def tls_worker_app(starttls_smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Flask:
-    return worker_app_for(starttls_smtp[1], outbox_url, mail_use_tls=True)
-
-
-def send(app: Flask, event: BookEvent) -> EagerResult:
-    return run_task(app, BOOK_ADDED, event.to_dict())
-
-
-def test_an_untrusted_certificate_is_refused(
-    tls_worker_app: Flask,
-    starttls_smtp: tuple[ScriptedSMTPHandler, int],
-    make_event: MakeEvent,
+def test_the_shortcuts_write_what_compat32_writes(
+    worker_app: Flask, make_event: MakeEvent, title: str, name: str
 ) -> None:
-    event = make_event()
-    result = send(tls_worker_app, event)
-    assert result.result == "failed"
-    row = event_row(tls_worker_app.extensions["delivery_engine"], event.event_id)
-    assert row.status == "failed"  # every attempt refused the certificate
-    assert row.last_error.startswith("SSLCertVerificationError")
-    assert "certificate verify failed" in row.last_error
-    assert starttls_smtp[0].data_attempts == 0 and not starttls_smtp[0].delivered
+    event = make_event(title=title, user_name=name)
+    with worker_app.app_context():
+        message = build_message(event, render_email(event))
+        message.sender = worker_app.config["MAIL_DEFAULT_SENDER"]
+        mime = message._message()
+    assert mime.as_bytes(policy=SMTP_COMPAT32) == mime.as_bytes(policy=COMPAT32_CRLF)
+    boundaries = [part.get_boundary() for part in mime.walk() if part.is_multipart()]
+    assert len(boundaries) == 2 and all(b and b.startswith("=_") for b in boundaries)
+    parsed = message_from_bytes(mime.as_bytes(policy=SMTP_COMPAT32), policy=policy.default)
+    assert title.strip() in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_a_trusted_certificate_is_accepted(
-    tls_worker_app: Flask,
-    starttls_smtp: tuple[ScriptedSMTPHandler, int],
-    self_signed: tuple[Path, Path],
-    make_event: MakeEvent,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    trusting = ssl.create_default_context(cafile=str(self_signed[0]))
-    monkeypatch.setattr(mail, "TLS_CONTEXT", trusting)
-    result = send(tls_worker_app, make_event())
-    assert result.state == "SUCCESS", result.traceback
-    assert len(starttls_smtp[0].delivered) == 1
+def test_short_ascii_headers_fold_as_compat32_does() -> None:
+    rng = random.Random(10)
+    alphabet = string.ascii_letters + string.digits + " \t;,.<>@=?\"'()-_:/"
+    for _ in range(5000):
+        name = rng.choice(["Content-Type", "To", "From", "Date", "Message-ID", "X"])
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        fast = SMTP_COMPAT32._fold(name, value, sanitize=True)
+        assert fast == COMPAT32_CRLF._fold(name, value, sanitize=True), (name, value)  # type: ignore[attr-defined]

@@ -22,7 +22,10 @@ EMAIL_RETRY_BACKOFF_BASE: Final = 2.0  # seconds; doubled per attempt, with jitt
 EMAIL_RETRY_BACKOFF_MAX: Final = 300.0  # seconds; no countdown is ever longer
 
 # --- Time limits of one task run. An SMTP send is a few round trips bounded by
-# MAIL_TIMEOUT each (10 s by default); these catch a server that trickles bytes.
+# MAIL_TIMEOUT each (10 s by default), and the whole send by the worker's own
+# MAIL_SEND_DEADLINE (25 s by default, at most the soft limit), which catches a server
+# that trickles bytes. Celery enforces these limits in the prefork pool only: the
+# worker's default thread pool ignores them, and relies on that deadline alone.
 TASK_SOFT_TIME_LIMIT: Final = 30
 TASK_HARD_TIME_LIMIT: Final = 45
 
@@ -72,11 +75,16 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "task_routes": {"bookshelf.email.*": {"queue": EMAIL_QUEUE}},
         "task_default_queue": EMAIL_QUEUE,
         # Config > Task settings > task_acks_late + task_reject_on_worker_lost.
-        # Acknowledge after the run, and requeue the message if the worker process
-        # dies (OOM, SIGKILL), so no message is lost with a worker (Celery FAQ "Should
-        # I use retry or acks_late?"). For the email it was sending, the copy finds the
-        # row still 'sending' under the dead attempt's lease and is dropped; the relay
-        # settles that row when the lease ends (docs/architecture.md, "Relay pass").
+        # Acknowledge after the run, so no message is lost with a worker (Celery FAQ
+        # "Should I use retry or acks_late?"). With the prefork pool, a pool process
+        # that dies mid-send (OOM, SIGKILL) has its message requeued at once
+        # (reject_on_worker_lost); the copy finds the row still 'sending' under the
+        # dead attempt's lease and is dropped. With the thread pool (the worker's
+        # default) no thread dies alone: a killed worker process loses all its sends
+        # in flight, and nothing is left to requeue them; their messages stay
+        # unacknowledged on the broker (redelivered after visibility_timeout). Either
+        # way the relay settles each row when its lease ends: published again if DATA
+        # never began, 'uncertain' if it had (docs/architecture.md, "Relay pass").
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         # Config > Worker > worker_cancel_long_running_tasks_on_connection_loss. Off:
@@ -85,14 +93,18 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         # its outcome in Postgres; its message, redelivered later, finds the event
         # claimed or sent and is dropped (bookshelf_tasks.delivery.claim).
         "worker_cancel_long_running_tasks_on_connection_loss": False,
-        # Config > Worker > worker_prefetch_multiplier. Sends are slow and uneven (a
-        # hung SMTP server takes MAIL_TIMEOUT); reserving one message per process
-        # keeps the others free to take the next email ("Optimizing > Prefetch
-        # Limits").
+        # Config > Worker > worker_prefetch_multiplier ("Optimizing > Prefetch
+        # Limits"). With acks_late, the messages a worker reserves include the ones it
+        # is running, so 1 means one per pool slot: a prefork process never holds an
+        # email behind a slow send (a hung SMTP server takes MAIL_TIMEOUT), and a
+        # thread that finishes takes the next in one broker round trip, small beside
+        # a send. More (4 per thread was measured) sent no faster, cost more CPU, and
+        # would strand more messages, unacknowledged, with a killed process.
         "worker_prefetch_multiplier": 1,
         # Config > Task execution settings > task_soft_time_limit / task_time_limit.
         # The soft limit raises SoftTimeLimitExceeded in the task (treated as a
-        # transient failure); the hard one kills the process after that.
+        # transient failure); the hard one kills the process after that. Prefork
+        # only: the thread pool ignores both (see TASK_SOFT_TIME_LIMIT above).
         "task_soft_time_limit": TASK_SOFT_TIME_LIMIT,
         "task_time_limit": TASK_HARD_TIME_LIMIT,
         # Config > Broker Settings > broker_transport_options ("Backends and Brokers

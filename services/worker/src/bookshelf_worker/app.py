@@ -10,7 +10,12 @@ import weakref
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -20,6 +25,8 @@ from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every 
 from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
+from bookshelf_worker.mail import SMTP_POOL
+from bookshelf_worker.smtp_pool import SMTPPool, close_all
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +53,15 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def delivery_engine(database_url: str) -> Engine:
-    """The worker's pool to the outbox's Postgres. No connection is opened here."""
+def delivery_engine(database_url: str, connections: int = 1) -> Engine:
+    """The worker's pool to the outbox's Postgres. No connection is opened here.
+    `connections`: how many emails this process sends at once (its threads)."""
     engine = create_engine(
         database_url,
-        # A pool process sends one email at a time: one connection, one spare.
-        pool_size=1,
-        max_overflow=1,
+        # One email uses one connection at a time (claim, DATA mark and outcome are
+        # short transactions of their own): one per thread, and a spare or two.
+        pool_size=connections,
+        max_overflow=min(connections, 2),
         # A connection that died with a Postgres restart is replaced before use.
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
@@ -69,6 +78,14 @@ def _fresh_pool_per_process(**_: Any) -> None:
         engine.dispose(close=False)
 
 
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _close_smtp_connections(**_: Any) -> None:
+    """QUIT the idle SMTP connections of this process (the thread pool's sends are
+    over by worker_shutdown; a prefork child's by worker_process_shutdown)."""
+    close_all()
+
+
 def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
     class FlaskTask(Task):
         """Runs every task inside the Flask app context Flask-Mail and Babel need."""
@@ -83,6 +100,20 @@ def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
     configure(celery, worker_celery_settings(settings))
     celery.set_default()
     app.extensions["celery"] = celery
+
+    @worker_init.connect(weak=False)
+    def _check_pool(sender: Any, **_: Any) -> None:
+        """The database pool is sized from the settings: say so if the command ran
+        another pool size (a hand-written `--concurrency`)."""
+        if getattr(sender, "app", None) is not celery:
+            return
+        if sender.concurrency != settings.concurrency:
+            log.warning(
+                "worker concurrency %s differs from CELERY_WORKER_CONCURRENCY=%s, for "
+                "which the database pool is sized: set that variable instead",
+                sender.concurrency, settings.concurrency,
+            )  # fmt: skip
+
     return celery
 
 
@@ -93,18 +124,25 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     # Celery's --loglevel sets the root logger; LOG_LEVEL tunes the worker's own lines.
     logging.getLogger("bookshelf_worker").setLevel(settings.log_level)
+    settings.check_deadlines()
     mail.init_app(app)
     babel.init_app(app)
-    app.extensions["delivery_engine"] = delivery_engine(settings.database_url)
+    app.extensions[SMTP_POOL] = SMTPPool()
+    # A thread per email at once: a connection each. A process per email: one.
+    connections = settings.concurrency if settings.pool == "threads" else 1
+    app.extensions["delivery_engine"] = delivery_engine(settings.database_url, connections)
     app.extensions["delivery_leases"] = settings.leases
     celery_init_app(app, settings)
     log.info(
-        "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss",
+        "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss deadline=%ss; pool %s x%s",
         settings.mail_server,
         settings.mail_port,
         settings.mail_use_tls,
         settings.mail_use_ssl,
         settings.mail_username or "-",
         settings.mail_timeout,
+        settings.mail_send_deadline,
+        settings.pool,
+        settings.concurrency,
     )
     return app

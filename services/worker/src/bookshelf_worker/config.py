@@ -10,12 +10,27 @@ from typing import Any
 from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
-from bookshelf_tasks.delivery import Leases
+from bookshelf_tasks.delivery import LEASES, Leases
 from bookshelf_tasks.settings_env import ConfigError, flag, number
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REQUIRED = ("CELERY_BROKER_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_DEFAULT_SENDER")
 DEFAULT_MAIL_TIMEOUT = 10.0
+# The whole of one send: opening a connection if needed, MAIL, RCPT, DATA and its reply
+# (smtp_pool.SendDeadline). Within the task's soft time limit, so that both pools bound
+# a send alike, and shorter than the claim's lease (Leases.send, 60 s), so that no send
+# is still running when the relay may hand its event to another attempt.
+DEFAULT_MAIL_SEND_DEADLINE = 25.0
+assert DEFAULT_MAIL_TIMEOUT <= DEFAULT_MAIL_SEND_DEADLINE <= TASK_SOFT_TIME_LIMIT
+assert LEASES.send.total_seconds() > DEFAULT_MAIL_SEND_DEADLINE
+# The worker's pool (`celery worker --pool`, --concurrency), read from the same
+# variables by the command (services/worker/entrypoint.sh, devstack/worker.py) and by
+# the app, which sizes its database pool for it. Threads: a send is ~all waiting on
+# SMTP and Postgres, and a thread costs far less than a process (docs/architecture.md,
+# "Worker pool").
+POOLS = ("threads", "prefork", "solo")
+DEFAULT_POOL = "threads"
+DEFAULT_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,9 @@ class WorkerSettings:
     mail_use_tls: bool = False
     mail_use_ssl: bool = False
     mail_timeout: float = DEFAULT_MAIL_TIMEOUT
+    mail_send_deadline: float = DEFAULT_MAIL_SEND_DEADLINE
+    pool: str = DEFAULT_POOL
+    concurrency: int = DEFAULT_CONCURRENCY
     log_level: str = "INFO"
     leases: Leases = field(default_factory=Leases)
 
@@ -61,17 +79,39 @@ class WorkerSettings:
             mail_use_tls=flag(env, "MAIL_USE_TLS"),
             mail_use_ssl=flag(env, "MAIL_USE_SSL"),
             mail_timeout=number(env, "MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT, float),
+            mail_send_deadline=number(env, "MAIL_SEND_DEADLINE", DEFAULT_MAIL_SEND_DEADLINE, float),
+            pool=env.get("CELERY_WORKER_POOL", "").strip().lower() or DEFAULT_POOL,
+            concurrency=number(env, "CELERY_WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, int),
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
             leases=Leases.from_env(environ),
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-        if settings.mail_timeout >= TASK_SOFT_TIME_LIMIT:
-            # Each SMTP step may take MAIL_TIMEOUT; one step must fit in a task run.
-            raise ConfigError(f"MAIL_TIMEOUT must be below {TASK_SOFT_TIME_LIMIT} s")
+        if settings.pool not in POOLS:
+            raise ConfigError(f"CELERY_WORKER_POOL must be one of {', '.join(POOLS)}")
+        settings.check_deadlines()
         if settings.mail_use_tls and settings.mail_use_ssl:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other; set one")
         return settings
+
+    def check_deadlines(self) -> None:
+        """MAIL_TIMEOUT <= MAIL_SEND_DEADLINE <= the soft time limit, and < the lease."""
+        if self.mail_timeout > self.mail_send_deadline:
+            # Each SMTP step may take MAIL_TIMEOUT; one step must fit in a send.
+            raise ConfigError(
+                f"MAIL_TIMEOUT ({self.mail_timeout:g} s) must not exceed "
+                f"MAIL_SEND_DEADLINE ({self.mail_send_deadline:g} s)"
+            )
+        if self.mail_send_deadline > TASK_SOFT_TIME_LIMIT:
+            raise ConfigError(f"MAIL_SEND_DEADLINE must be at most {TASK_SOFT_TIME_LIMIT} s")
+        lease = self.leases.send.total_seconds()
+        if self.mail_send_deadline >= lease:
+            # A send still running when its lease ends could race the attempt the
+            # relay starts then (fencing keeps the row right, not the mailbox).
+            raise ConfigError(
+                f"MAIL_SEND_DEADLINE ({self.mail_send_deadline:g} s) must be shorter than "
+                f"OUTBOX_SEND_LEASE_SECONDS ({lease:g} s)"
+            )
 
     def flask_config(self) -> dict[str, Any]:
         return {
@@ -83,6 +123,7 @@ class WorkerSettings:
             "MAIL_USE_SSL": self.mail_use_ssl,
             "MAIL_DEFAULT_SENDER": self.mail_default_sender,
             "MAIL_TIMEOUT": self.mail_timeout,
+            "MAIL_SEND_DEADLINE": self.mail_send_deadline,
             "BABEL_DEFAULT_LOCALE": "es",
             "BABEL_DEFAULT_TIMEZONE": "UTC",
         }

@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bookshelf_tasks import BookEvent, delivery
 from bookshelf_worker.failures import classify
-from bookshelf_worker.mail import DataGate, LeaseLost
 from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_book_email
+from bookshelf_worker.smtp import DataGate, LeaseLost
 
 Outcome = Literal["sent", "duplicate-skipped", "lease-lost", "retrying", "failed", "uncertain"]
 # How long an outcome write keeps trying while Postgres is away (a restart takes

@@ -35,8 +35,9 @@ from typing import Any, Final
 from celery import Celery, bootsteps
 from celery.signals import worker_shutting_down
 
-from bookshelf_tasks.celery_config import TASK_HARD_TIME_LIMIT
+from bookshelf_tasks.celery_config import TASK_HARD_TIME_LIMIT, TASK_SOFT_TIME_LIMIT
 from bookshelf_worker.config import ConfigError
+from bookshelf_worker.delivering import RECORD_DEADLINE
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,12 @@ HEARTBEAT_FILE_ENV: Final = "CELERY_WORKER_HEARTBEAT_FILE"
 TIMEOUT_ENV: Final = "CELERY_WORKER_LIVENESS_TIMEOUT"
 DEFAULT_TIMEOUT: Final = 120.0
 MAX_INTERVAL: Final = 10.0
-# A warm shutdown waits for the running tasks, each ended by the hard time limit at
-# the latest; past that and a margin, it is hung.
+# A warm shutdown waits for the running tasks. Each ends by the hard time limit
+# (prefork), or by its send deadline (MAIL_SEND_DEADLINE, at most the soft limit) plus
+# the outcome write's RECORD_DEADLINE (threads, which ignore Celery's time limits);
+# past that and a margin, it is hung.
 SHUTDOWN_GRACE: Final = TASK_HARD_TIME_LIMIT + 15.0
+assert SHUTDOWN_GRACE > TASK_SOFT_TIME_LIMIT + RECORD_DEADLINE
 # The app's conf key through which install() hands the settings to the bootsteps.
 _CONF_KEY: Final = "bookshelf_liveness"
 

@@ -1,117 +1,102 @@
-"""Flask-Mail with an SMTP timeout, and the Message for one BookEvent.
+"""Flask-Mail, sending through this thread's reused SMTP connection, and the Message
+for one BookEvent.
 
-Flask-Mail 0.10 opens `smtplib.SMTP(server, port)` without a timeout, so a server
-that accepts the connection and then says nothing blocks the worker process for
-ever. TimeoutMail passes MAIL_TIMEOUT to smtplib, which applies it to the connect
-and to every read and write on the socket.
-
-The SMTP classes call the current DataGate just before DATA, so the worker can mark
-the point of no return in Postgres and refuse to go on if its claim expired.
-
-TLS (MAIL_USE_SSL or STARTTLS) always verifies the server's certificate and host
-name: without an explicit context smtplib uses an unverified one, which would hand
-the mailbox credentials to anyone in the middle.
+TimeoutMail.send hands each message to the app's SMTPPool (smtp_pool.py): one
+connection per thread, reused, with the DATA gate, verified TLS and a total deadline
+per send (MAIL_SEND_DEADLINE). `connect()` still gives Flask-Mail's one-off
+Connection, with the same timeout, gate and TLS, for anyone who asks for one.
 """
 
 from __future__ import annotations
 
 import smtplib
-import ssl
-from collections.abc import Callable
-from contextvars import ContextVar, Token
-from email import policy
+import time
+import uuid
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Any, Final
 
 from flask import current_app
-from flask_mail import Connection, Mail, Message
+from flask_mail import (
+    BadHeaderError,
+    Connection,
+    Mail,
+    Message,
+    email_dispatched,
+    sanitize_address,
+    sanitize_addresses,
+)
 
 from bookshelf_tasks import BookEvent
+from bookshelf_worker import smtp
 from bookshelf_worker.rendering import RenderedEmail
-
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
-
-SMTP_COMPAT32 = policy.compat32.clone(linesep="\r\n")
-# Built once: loading the system CA bundle costs a few milliseconds per context.
-TLS_CONTEXT = ssl.create_default_context()
+from bookshelf_worker.smtp_pool import Envelope, SMTPPool
 
 
-class LeaseLost(Exception):
-    """The event's claim no longer holds at DATA: another attempt may own it. Nothing
-    was sent, and nothing must be."""
+class _SMTPCompat32(Compat32):
+    """compat32 with CRLF, and a shortcut for the common header: short, ASCII, one
+    line. compat32 runs every header through email.header.Header().encode(), which
+    returns such a value as it is, at a cost that was a fifth of the worker's CPU per
+    email (services/worker/tests/test_mail.py checks both give the same bytes)."""
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + 2 + len(value) <= (self.max_line_length or 0)
+            and "\r" not in value
+            and "\n" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)  # type: ignore[misc]
 
 
-# Called just before DATA, the point after which a lost connection leaves the outcome
-# unknown (docs/architecture.md, "Email delivery state"); returns False to stop there.
-_before_data: ContextVar[Callable[[], bool] | None] = ContextVar("before_data", default=None)
+SMTP_COMPAT32 = _SMTPCompat32(linesep="\r\n")
+# app.extensions key of the app's SMTPPool (created in create_app).
+SMTP_POOL: Final = "smtp_pool"
 
 
-class DataGate:
-    """`with DataGate(check):` around a send: `check()` runs just before DATA; `passed`
-    says afterwards whether the send got that far."""
-
-    def __init__(self, check: Callable[[], bool]) -> None:
-        self.check = check
-        self.passed = False
-        self._token: Token[Callable[[], bool] | None] | None = None
-
-    def _open(self) -> bool:
-        if not self.check():
-            return False
-        self.passed = True
-        return True
-
-    def __enter__(self) -> DataGate:
-        self._token = _before_data.set(self._open)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            _before_data.reset(self._token)
+def smtp_settings(state: Any, timeout: float) -> smtp.SMTPSettings:
+    """The SMTP settings of Flask-Mail's state (`app.extensions["mail"]`)."""
+    return smtp.SMTPSettings(
+        server=state.server,
+        port=int(state.port),
+        use_ssl=bool(state.use_ssl),
+        use_tls=bool(state.use_tls),
+        username=state.username,
+        password=state.password,
+        timeout=timeout,
+        context=smtp.TLS_CONTEXT,  # looked up per send: tests swap it
+    )
 
 
-def _pass_gate() -> None:
-    gate = _before_data.get()
-    if gate is not None and not gate():
-        raise LeaseLost("the claim on this email expired before DATA")
-
-
-class GatedSMTP(smtplib.SMTP):
-    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
-        _pass_gate()
-        return super().data(msg)
-
-
-class GatedSMTPSSL(smtplib.SMTP_SSL):
-    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
-        _pass_gate()
-        return super().data(msg)
+def envelope_of(message: Message) -> Envelope:
+    """The checks and encoding of Flask-Mail's Connection.send, without the sending."""
+    assert message.send_to, "No recipients have been added"
+    assert message.sender, "No sender, and no MAIL_DEFAULT_SENDER"
+    if message.has_bad_headers():
+        raise BadHeaderError
+    if message.date is None:
+        message.date = time.time()
+    return Envelope(
+        sender=sanitize_address(message.sender),
+        recipients=list(sanitize_addresses(message.send_to)),
+        body=message.as_bytes(),
+        mail_options=list(message.mail_options),
+        rcpt_options=list(message.rcpt_options),
+    )
 
 
 class TimeoutConnection(Connection):
-    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+    """Flask-Mail's one-off connection (`mail.connect()`), opened like the pool's."""
+
+    def configure_host(self) -> smtplib.SMTP:
         timeout = float(current_app.config["MAIL_TIMEOUT"])
-        host: smtplib.SMTP
-        if self.mail.use_ssl:
-            host = GatedSMTPSSL(
-                self.mail.server, self.mail.port, timeout=timeout, context=TLS_CONTEXT
-            )
-        else:
-            host = GatedSMTP(self.mail.server, self.mail.port, timeout=timeout)
-        try:
-            if self.mail.use_tls:
-                host.starttls(context=TLS_CONTEXT)
-            if self.mail.username and self.mail.password:
-                host.login(self.mail.username, self.mail.password)
-        except BaseException:
-            host.close()
-            raise
-        return host
+        return smtp_settings(self.mail, timeout).open(lambda host: None, timeout)
 
     def __exit__(
         self,
@@ -136,6 +121,19 @@ class TimeoutMail(Mail):
     def connect(self) -> Connection:
         return TimeoutConnection(current_app.extensions["mail"])
 
+    def send(self, message: Message) -> None:
+        """Through this thread's pooled connection; raises what the send raised."""
+        app = current_app
+        state = app.extensions["mail"]
+        if state.suppress:  # TESTING: Flask-Mail records the message, sends nothing
+            super().send(message)
+            return
+        envelope = envelope_of(message)
+        pool: SMTPPool = app.extensions[SMTP_POOL]
+        settings = smtp_settings(state, float(app.config["MAIL_TIMEOUT"]))
+        pool.send(settings, envelope, float(app.config["MAIL_SEND_DEADLINE"]))
+        email_dispatched.send(app._get_current_object(), message=message)  # type: ignore[attr-defined]
+
 
 class BookshelfMessage(Message):
     """Flask-Mail's Message with two encoding fixes; everything else is unchanged.
@@ -147,6 +145,10 @@ class BookshelfMessage(Message):
     switches the message to email.policy.SMTP, whose folder re-encodes them and, on
     Python 3.11, drops a space that falls between two encoded words ("ñandúes 📚"
     arrives as "ñandúes📚"). Generating with compat32 + CRLF keeps its encoding.
+    And one saving: the multipart boundaries are set here, not found by the generator,
+    which compiles a regular expression per boundary to check that the text does not
+    contain it (a tenth of the CPU per email). "=_" cannot occur in quoted-printable
+    or base64 text, so a boundary that starts with it needs no check.
     """
 
     def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
@@ -157,6 +159,9 @@ class BookshelfMessage(Message):
     def _message(self) -> MIMEBase:
         message = super()._message()
         message.policy = SMTP_COMPAT32
+        for part in message.walk():
+            if part.is_multipart():
+                part.set_boundary(f"=_{uuid.uuid4().hex}")
         if self.subject:
             # Encoded knowing its header name, so the first line is used too.
             # compat32 takes a Header object; typeshed only knows str.

@@ -73,7 +73,9 @@ def _pass_gate() -> None:
         raise LeaseLost("the claim on this email expired before DATA")
 
 
-class GatedSMTP(smtplib.SMTP):
+class _Gated(smtplib.SMTP):
+    """What both gated classes add: the DATA gate, and a count of replies read."""
+
     replies = 0  # replies read since smtp_pool reset it at the start of a message
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
@@ -86,17 +88,12 @@ class GatedSMTP(smtplib.SMTP):
         return reply
 
 
-class GatedSMTPSSL(smtplib.SMTP_SSL):
-    replies = 0
+class GatedSMTP(_Gated):
+    pass
 
-    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
-        _pass_gate()
-        return super().data(msg)
 
-    def getreply(self) -> tuple[int, bytes]:
-        reply = super().getreply()
-        self.replies += 1
-        return reply
+class GatedSMTPSSL(_Gated, smtplib.SMTP_SSL):
+    pass
 
 
 Host = GatedSMTP | GatedSMTPSSL

@@ -59,11 +59,14 @@ def delivery_engine(database_url: str, connections: int = 1) -> Engine:
     engine = create_engine(
         database_url,
         # One email uses one connection at a time (claim, DATA mark and outcome are
-        # short transactions of their own): one per thread, and a spare or two.
+        # single statements of their own): one per thread, and a spare or two.
         pool_size=connections,
         max_overflow=min(connections, 2),
-        # A connection that died with a Postgres restart is replaced before use.
-        pool_pre_ping=True,
+        # Each write is one statement, atomic by itself: no BEGIN and COMMIT round trips
+        # around it. No ping before each use either: a connection that died with a
+        # Postgres restart fails its statement, which runs again on a new one
+        # (bookshelf_tasks.delivery._on_worker), and the pool replaces the others.
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 5},
     )
     _engines.add(engine)

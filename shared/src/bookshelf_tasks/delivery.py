@@ -174,7 +174,9 @@ def _clip(reason: str | None) -> str | None:
 
 
 def _status_in(*statuses: EmailStatus) -> ColumnElement[bool]:
-    return events.c.status.in_([status.value for status in statuses])
+    # Literals (the enum's own values): a list of bound values would be expanded into
+    # the SQL at every execution.
+    return events.c.status.in_([literal_column(f"'{status.value}'") for status in statuses])
 
 
 Bind = Engine | Connection

@@ -127,6 +127,12 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     # Celery's --loglevel sets the root logger; LOG_LEVEL tunes the worker's own lines.
     logging.getLogger("bookshelf_worker").setLevel(settings.log_level)
+    # Each email logs one line of ours (`email outcome=…`, task id included). Celery's
+    # "Received task" and "succeeded in" lines said it twice more, at a cost per email
+    # the profile showed; they come back with LOG_LEVEL=DEBUG.
+    if logging.getLevelName(settings.log_level) > logging.DEBUG:
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     settings.check_deadlines()
     mail.init_app(app)
     babel.init_app(app)

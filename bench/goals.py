@@ -228,7 +228,8 @@ def p4_rows(figures: Figures) -> list[GoalRow]:
         extra = email_path_cpu(figures)
         limit = (
             f"the email path costs {extra:.1f} CPU ms per add (P1 c=1, every service, live "
-            f"- no-op): {extra * 50 / 1000:.2f} cores at 50 adds/s, of 2"
+            f"- no-op): {extra * 50 / 1000:.2f} cores at 50 adds/s, of 2, at nice "
+            f"{EMAIL_NICENESS} (a quarter of web's CPU weight) beside the machine's other load"
         )
     return [
         GoalRow(

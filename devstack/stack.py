@@ -46,8 +46,9 @@ DATABASE_NAME = "bookshelf"
 # The relay's sweep here: short, so a lease that ran out is acted on within seconds.
 RELAY_INTERVAL_S = 2
 # The email path (worker and relay) yields the cores to requests when both are busy
-# (docs/architecture.md, "Fairness on one host"); DEVSTACK_EMAIL_NICENESS=0 for equal shares.
-EMAIL_NICENESS = 10
+# (docs/architecture.md, "Fairness on one host"): the same quarter of the CPU weight as
+# compose's cpu_shares 256; DEVSTACK_EMAIL_NICENESS=0 for equal shares.
+EMAIL_NICENESS = 6
 # Stopped front to back, so nothing logs errors about its peers; each stage in parallel.
 STOP_STAGES = (("nginx",), ("web", "worker", "outbox-relay"), ("mailhog", "broker", "postgres"))
 

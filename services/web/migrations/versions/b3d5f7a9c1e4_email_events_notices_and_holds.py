@@ -5,7 +5,7 @@ wider and its CHECK keeps only the shape of a kind: the payload's own validation
 the kinds. `hold_reason` says why a pending row is held back (due_at NULL: until
 released; docs/architecture.md, "Email delivery state").
 
-Revision ID: a1c3e5f7b9d2
+Revision ID: b3d5f7a9c1e4
 Revises: f2b8d4a6c0e1
 Create Date: 2026-11-25 19:20:00.000000
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a1c3e5f7b9d2'
+revision = 'b3d5f7a9c1e4'
 down_revision = 'f2b8d4a6c0e1'
 branch_labels = None
 depends_on = None

@@ -134,27 +134,34 @@ def p4(
 ) -> list[dict[str, Any]]:
     """Adds paced at 50/s (one due every 20 ms, sent by 4 Python senders: each 201's
     arrival time is needed), then every email awaited: 201 -> MailHog's Created, lost,
-    doubled."""
+    doubled. Per repetition twice: the email path at its lower CPU share ("live"),
+    then at web's ("equal"). Leaves it running at the lower share."""
     mailhog = stack.mailhog_client()
     results: list[dict[str, Any]] = []
     for rep in range(args.reps):
-        load = load_average()
-        run = paced(client, client.poster(f"steady-{rep}"), P4_RATE, args.p4_seconds)
-        sent = delivery(run, mailhog, client.email, timeout=30)
-        results.append(
-            {
-                "load_before": load,
-                "adds": len(run.samples),
-                "statuses": run.statuses(),
-                "achieved_per_s": round(run.throughput, 1),
-                **sent,
-            }
-        )
-        latency = sent["latency_ms"]
-        log(
-            f"P4 {rep + 1}/{args.reps}: p50 {latency.get('p50')} p99 {latency.get('p99')} ms, "
-            f"lost {sent['lost']}, doubled {sent['doubled']}"
-        )
-        outbox.settle(args.time_limit)
-        mailhog.delete_all()  # keeps MailHog's searches fast for the next runs
+        for state in ("live", "equal"):
+            email_path_off(stack)
+            email_path_on(stack, STATES[state])
+            load = load_average()
+            run = paced(client, client.poster(f"steady-{rep}-{state}"), P4_RATE, args.p4_seconds)
+            sent = delivery(run, mailhog, client.email, timeout=30)
+            results.append(
+                {
+                    "state": state,
+                    "load_before": load,
+                    "adds": len(run.samples),
+                    "statuses": run.statuses(),
+                    "achieved_per_s": round(run.throughput, 1),
+                    **sent,
+                }
+            )
+            latency = sent["latency_ms"]
+            log(
+                f"P4 {rep + 1}/{args.reps} {state}: p50 {latency.get('p50')} "
+                f"p99 {latency.get('p99')} ms, lost {sent['lost']}, doubled {sent['doubled']}"
+            )
+            outbox.settle(args.time_limit)
+            mailhog.delete_all()  # keeps MailHog's searches fast for the next runs
+    email_path_off(stack)
+    email_path_on(stack, STATES["live"])
     return results

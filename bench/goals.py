@@ -32,9 +32,9 @@ from bench.stack_ops import Outbox, in_parallel
 from bench.stats import machine as stats_machine
 from bench.stats import save
 from bench.sync_mail import SyncMailWeb, p2
-from bench.throughput import SCALE_OUT, p3, scale_out
+from bench.throughput import SCALE_OUT, p2_with_a_worker, p3, scale_out
 from devstack.gunicorn import REPO
-from devstack.stack import LocalStack
+from devstack.stack import EMAIL_NICENESS, LocalStack
 
 NAME = "goals"
 OPTIONS = [
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> Figures:
     }
     log("starting a LocalStack, and the Flask-Mail app of P2 beside it…")
     with ExitStack() as exits:
-        smtp = exits.enter_context(SlowSMTPServer(args.smtp_delay))
-        stack = LocalStack()
+        stack = LocalStack(email_niceness=EMAIL_NICENESS)
+        smtp = exits.enter_context(SlowSMTPServer(args.smtp_delay, stack.workdir))
         sync_web = SyncMailWeb(stack, smtp.port)
         exits.callback(stack.stop)
         exits.callback(sync_web.stop)
@@ -91,12 +91,15 @@ def run(args: argparse.Namespace) -> Figures:
             figures["P1_P6"] = p1_p6(stack, clients["live"], clients["noop"], outbox, args)
             figures["memory_after"] = figures["P1_P6"].pop("memory_after", {})
             # From here on the stack's worker stays stopped: extra workers do the sending.
+            # The relay only fills the queues from here: at full speed, not under the
+            # other engineers' load (publishing is not what P3, P5 and the scale measure).
+            stack.relay.niceness = 0
             stack.start_service("outbox-relay")
             figures["P3"] = p3(stack, outbox, args)
-            figures["scale_out"] = scale_out(
-                stack, smtp, outbox, args,
-                with_first_worker=lambda: figures.update(P2=p2(sync_web, clients["p2"], args)),
-            )  # fmt: skip
+            p2_with_a_worker(
+                stack, smtp, lambda: figures.update(P2=p2(sync_web, clients["p2"], args))
+            )
+            figures["scale_out"] = scale_out(stack, smtp, outbox, args)
         except Exception:  # noqa: BLE001 - keep what was measured, say what failed
             traceback.print_exc()
             done = [k for k in ("P4", "P1_P6", "P3", "P2", "scale_out") if k in figures]
@@ -145,32 +148,41 @@ def email_path_cpu(figures: Figures, c: int = 1) -> float:
 
 
 def p1_p6_rows(figures: Figures) -> list[GoalRow]:
+    """P1 and P6 with the email path at its lower CPU share (as the stack runs), and the
+    same at an equal share ("eq" rows): what the fairness setting buys."""
     runs = figures["P1_P6"]["runs"]
-    live, noop = runs["live"], runs["noop"]
-    cpu = {
-        c: cpu_note(median_cpu([rep[c] for rep in live]), median_cpu([rep[c] for rep in noop]))
-        for c in (1, 8)
-    }
+    noop = runs["noop"]
     rows: list[GoalRow] = []
-    for c in (1, 8):
-        a = [rep[c]["p50_ms"] for rep in live]
-        b = [rep[c]["p50_ms"] for rep in noop]
+    for state, suffix, shares in (("live", "", "lower"), ("equal", " eq", "equal")):
+        live = runs.get(state, [])
+        if not live:
+            continue
+        cpu = {
+            c: cpu_note(median_cpu([rep[c] for rep in live]), median_cpu([rep[c] for rep in noop]))
+            for c in (1, 8)
+        }
+        what = f"email path live ({shares} CPU share) ÷ no-op"
+        for c in (1, 8):
+            a = [rep[c]["p50_ms"] for rep in live]
+            b = [rep[c]["p50_ms"] for rep in noop]
+            rows.append(
+                GoalRow(
+                    f"P1 c={c}{suffix}", f"add p50, {what}", ratios(a, b), "<=", 1.10,
+                    loads=[rep[c]["load_before"] for rep in live + noop],
+                    note=f"p50 {med(a)} ms live vs {med(b)} ms no-op", limit=cpu[c],
+                )
+            )  # fmt: skip
+        a = [rep[8]["throughput_per_s"] for rep in live]
+        b = [rep[8]["throughput_per_s"] for rep in noop]
+        settle = med([rep[8]["settle_seconds"] for rep in live])
         rows.append(
             GoalRow(
-                f"P1 c={c}", "add p50, email path live ÷ no-op", ratios(a, b), "<=", 1.10,
-                loads=[rep[c]["load_before"] for rep in live + noop],
-                note=f"p50 {med(a)} ms live vs {med(b)} ms no-op", limit=cpu[c],
+                f"P6{suffix}", f"adds/s at c=8, {what}", ratios(a, b), ">=", 0.9,
+                loads=[rep[8]["load_before"] for rep in live + noop],
+                note=f"{med(a)} vs {med(b)} adds/s; the emails done {settle} s after the last add",
+                limit=cpu[8],
             )
         )  # fmt: skip
-    a = [rep[8]["throughput_per_s"] for rep in live]
-    b = [rep[8]["throughput_per_s"] for rep in noop]
-    rows.append(
-        GoalRow(
-            "P6", "adds/s at c=8, email live ÷ no-op", ratios(a, b), ">=", 0.9,
-            loads=[rep[8]["load_before"] for rep in live + noop],
-            note=f"{med(a)} vs {med(b)} adds/s", limit=cpu[8],
-        )
-    )  # fmt: skip
     return rows
 
 
@@ -206,11 +218,9 @@ def p3_row(figures: Figures) -> GoalRow:
 
 
 def p4_rows(figures: Figures) -> list[GoalRow]:
-    runs = figures["P4"]
-    loads = [r["load_before"] for r in runs]
-    adds = sum(r["adds"] for r in runs)
-    rate = med([r["achieved_per_s"] for r in runs])
-    measured = [r["latency_ms"] for r in runs if r["latency_ms"].get("n")]
+    """P4 with the email path at its lower CPU share (as the stack runs), and the
+    latency rows again at an equal share ("eq"); lost and doubled over both."""
+    every = figures["P4"]
     limit = ""
     if "P1_P6" in figures:
         extra = email_path_cpu(figures)
@@ -218,23 +228,44 @@ def p4_rows(figures: Figures) -> list[GoalRow]:
             f"the email path costs {extra:.1f} CPU ms per add (P1 c=1, every service, live "
             f"- no-op): {extra * 50 / 1000:.2f} cores at 50 adds/s, of 2"
         )
-    return [
+    rows: list[GoalRow] = []
+    for state, suffix, shares in (("live", "", "lower"), ("equal", " eq", "equal")):
+        runs = [r for r in every if r.get("state", "live") == state]
+        if not runs:
+            continue
+        loads = [r["load_before"] for r in runs]
+        adds = sum(r["adds"] for r in runs)
+        rate = med([r["achieved_per_s"] for r in runs])
+        measured = [r["latency_ms"] for r in runs if r["latency_ms"].get("n")]
+        share_limit = limit + (
+            f", at nice {EMAIL_NICENESS} (a quarter of web's CPU weight) beside the "
+            "machine's other load"
+            if state == "live" and limit
+            else ""
+        )
+        rows += [
+            GoalRow(
+                f"P4 p50{suffix}", f"201 → email in MailHog at 50 adds/s, {shares} share",
+                [m["p50"] for m in measured], "<=", 10, unit=" ms", loads=loads,
+                note=f"{adds} adds, achieved {rate} adds/s",
+            ),
+            GoalRow(
+                f"P4 p99{suffix}", "  same, p99", [m["p99"] for m in measured], "<=", 30,
+                unit=" ms", loads=loads, note=f"max {med([m['max'] for m in measured])} ms",
+                limit=share_limit,
+            ),
+        ]  # fmt: skip
+    rows += [
         GoalRow(
-            "P4 p50", "201 → email in MailHog at 50 adds/s", [m["p50"] for m in measured],
-            "<=", 10, unit=" ms", loads=loads, note=f"{adds} adds, achieved {rate} adds/s",
+            "P4 lost", "  emails never in MailHog (both shares)", [r["lost"] for r in every],
+            "<=", 0, total=True,
         ),
         GoalRow(
-            "P4 p99", "  same, p99", [m["p99"] for m in measured], "<=", 30, unit=" ms",
-            loads=loads, note=f"max {med([m['max'] for m in measured])} ms", limit=limit,
-        ),
-        GoalRow(
-            "P4 lost", "  emails never in MailHog", [r["lost"] for r in runs], "<=", 0, total=True
-        ),
-        GoalRow(
-            "P4 doubled", "  extra emails per Message-ID", [r["doubled"] for r in runs], "<=", 0,
-            total=True,
+            "P4 doubled", "  extra emails per Message-ID (both shares)",
+            [r["doubled"] for r in every], "<=", 0, total=True,
         ),
     ]  # fmt: skip
+    return rows
 
 
 def scale_rows(figures: Figures) -> list[GoalRow]:
@@ -246,9 +277,11 @@ def scale_rows(figures: Figures) -> list[GoalRow]:
         cpu = med([r["worker_cpu_ms_per_email"] for r in runs[k] if r["worker_cpu_ms_per_email"]])
         server = med([r["smtp_server_cpu_ms_per_email"] or 0 for r in runs[k]])
         dry = any(r["queue_ran_dry"] for r in runs[k])
+        given_up = sum(r.get("given_up", 0) for r in runs[k])
         note = (
             f"{in_flight} sends in flight on average; CPU ms per email: worker {cpu}, "
             f"SMTP server {server}{' (the queue ran dry: a lower bound)' if dry else ''}"
+            f"{f'; {given_up} emails given up (timed out)' if given_up else ''}"
         )
         loads = [r["load_before"] for r in runs[k]]
         if k > 1:
@@ -291,15 +324,20 @@ def goal_rows(figures: Figures) -> list[GoalRow]:
             rows += build(figures)
     order = [
         "P1 c=1",
+        "P1 c=1 eq",
         "P1 c=8",
+        "P1 c=8 eq",
         "P2",
         "P3",
         "P4 p50",
         "P4 p99",
+        "P4 p50 eq",
+        "P4 p99 eq",
         "P4 lost",
         "P4 doubled",
         "P5",
         "P6",
+        "P6 eq",
     ]
     rows.sort(key=lambda r: order.index(r.key) if r.key in order else len(order))
     rows.append(

@@ -19,10 +19,14 @@ from bench.hey import run_hey
 from bench.load import ApiClient, paced
 from bench.mailbox import delivery
 from bench.stack_ops import Outbox, cpu_ms_per, cpu_reading, email_path_off, email_path_on
-from devstack.stack import LocalStack
+from devstack.stack import EMAIL_NICENESS, LocalStack
 
 CONCURRENCIES = (1, 8)
 P4_RATE = 50.0
+# P1/P6's states: the relay's and worker's niceness, None for the email path off.
+# "live" is the stack as it runs (the email path yields the cores to requests);
+# "equal" the same at the same CPU share as web (issue 10, item 4: measured both ways).
+STATES: dict[str, int | None] = {"live": EMAIL_NICENESS, "equal": 0, "noop": None}
 
 
 STARTED = time.monotonic()
@@ -84,25 +88,27 @@ def p1_p6(
     outbox: Outbox,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """Email path live, then no-op, `args.reps` times (A, B, A, B ...); each state runs
-    c=1 and then c=8. Leaves the email path off. Also reads the stack's memory after
-    the last live state (every email delivered)."""
-    runs: dict[str, list[dict[int, dict[str, Any]]]] = {"live": [], "noop": []}
+    """Each state of STATES in turn, `args.reps` times (A, B, C, A, B, C ...); each
+    state runs c=1 and then c=8. Leaves the email path off, and its niceness as the
+    stack runs it. Also reads the stack's memory after the last live state (every
+    email delivered)."""
+    runs: dict[str, list[dict[int, dict[str, Any]]]] = {state: [] for state in STATES}
     figures: dict[str, Any] = {"runs": runs}
+    email_path_off(stack)
     for rep in range(args.reps):
-        if rep:
-            email_path_on(stack)
-        for state, client in (("live", live), ("noop", noop)):
+        for state, niceness in STATES.items():
+            if niceness is not None:
+                email_path_on(stack, niceness)
             runs[state].append(
                 {
                     c: add_run(
                         stack,
-                        client,
+                        noop if niceness is None else live,
                         outbox,
                         requests=args.p1_requests * (1 if c == 1 else 2),
                         concurrency=c,
                         time_limit=args.time_limit,
-                        email_live=state == "live",
+                        email_live=niceness is not None,
                     )
                     for c in CONCURRENCIES
                 }
@@ -112,13 +118,14 @@ def p1_p6(
                 f"c={c} p50 {r['p50_ms']} ms {r['throughput_per_s']}/s" for c, r in done.items()
             )
             log(f"P1/P6 {rep + 1}/{args.reps} {state}: {', '.join(shown)}")
-            if state == "live":
-                if rep == args.reps - 1:
+            if niceness is not None:
+                if rep == args.reps - 1 and state == "live":
                     figures["memory_after"] = memory.reading(stack)
                 email_path_off(stack)
         # The no-op adds' rows would be published as soon as the relay is back: their
         # emails are not wanted, and would load the next live run.
         outbox.delete_unsent(noop.email)
+    stack.relay.niceness = stack.worker.process.niceness = STATES["live"] or 0
     return figures
 
 
@@ -127,27 +134,34 @@ def p4(
 ) -> list[dict[str, Any]]:
     """Adds paced at 50/s (one due every 20 ms, sent by 4 Python senders: each 201's
     arrival time is needed), then every email awaited: 201 -> MailHog's Created, lost,
-    doubled."""
+    doubled. Per repetition twice: the email path at its lower CPU share ("live"),
+    then at web's ("equal"). Leaves it running at the lower share."""
     mailhog = stack.mailhog_client()
     results: list[dict[str, Any]] = []
     for rep in range(args.reps):
-        load = load_average()
-        run = paced(client, client.poster(f"steady-{rep}"), P4_RATE, args.p4_seconds)
-        sent = delivery(run, mailhog, client.email, timeout=30)
-        results.append(
-            {
-                "load_before": load,
-                "adds": len(run.samples),
-                "statuses": run.statuses(),
-                "achieved_per_s": round(run.throughput, 1),
-                **sent,
-            }
-        )
-        latency = sent["latency_ms"]
-        log(
-            f"P4 {rep + 1}/{args.reps}: p50 {latency.get('p50')} p99 {latency.get('p99')} ms, "
-            f"lost {sent['lost']}, doubled {sent['doubled']}"
-        )
-        outbox.settle(args.time_limit)
-        mailhog.delete_all()  # keeps MailHog's searches fast for the next runs
+        for state in ("live", "equal"):
+            email_path_off(stack)
+            email_path_on(stack, STATES[state])
+            load = load_average()
+            run = paced(client, client.poster(f"steady-{rep}-{state}"), P4_RATE, args.p4_seconds)
+            sent = delivery(run, mailhog, client.email, timeout=30)
+            results.append(
+                {
+                    "state": state,
+                    "load_before": load,
+                    "adds": len(run.samples),
+                    "statuses": run.statuses(),
+                    "achieved_per_s": round(run.throughput, 1),
+                    **sent,
+                }
+            )
+            latency = sent["latency_ms"]
+            log(
+                f"P4 {rep + 1}/{args.reps} {state}: p50 {latency.get('p50')} "
+                f"p99 {latency.get('p99')} ms, lost {sent['lost']}, doubled {sent['doubled']}"
+            )
+            outbox.settle(args.time_limit)
+            mailhog.delete_all()  # keeps MailHog's searches fast for the next runs
+    email_path_off(stack)
+    email_path_on(stack, STATES["live"])
     return results

@@ -37,7 +37,11 @@ def email_path_off(stack: LocalStack) -> None:
     in_parallel([partial(stack.stop_service, name) for name in EMAIL_PATH])
 
 
-def email_path_on(stack: LocalStack) -> None:
+def email_path_on(stack: LocalStack, niceness: int | None = None) -> None:
+    """Start the relay and the worker; at `niceness` if given (devstack.stack's
+    EMAIL_NICENESS: the CPU share they run at locally; 0: the same share as web)."""
+    if niceness is not None:
+        stack.relay.niceness = stack.worker.process.niceness = niceness
     in_parallel([partial(stack.start_service, name) for name in EMAIL_PATH])
 
 
@@ -87,6 +91,14 @@ class Outbox:
         where = "" if address is None else " AND payload->>'user_email' = :address"
         return self.scalar(
             f"SELECT count(*) FROM email_events WHERE status IN {IN_FLIGHT}{where}",  # noqa: S608
+            address=address,
+        )
+
+    def given_up(self, address: str) -> int:
+        """Rows emailing `address` that ended without a 250: failed or uncertain."""
+        return self.scalar(
+            "SELECT count(*) FROM email_events "
+            "WHERE status IN ('failed', 'uncertain') AND payload->>'user_email' = :address",
             address=address,
         )
 

@@ -21,13 +21,15 @@ from bench.mailbox import drain_rate, wait_for_count
 from bench.proc_tree import cpu_seconds
 from bench.request_path import load_average, log
 from bench.smtp_sink import SlowSMTPServer
-from bench.stack_ops import Outbox, extra_worker, in_parallel, running
+from bench.stack_ops import Outbox, extra_worker, running
 from devstack.mailhog import Email
 from devstack.stack import LocalStack
-from devstack.worker import CeleryWorker
+from devstack.worker import DEFAULT_CONCURRENCY, CeleryWorker
 
 SCALE_OUT = (1, 2, 4)
-SEED_CAP = 4000  # emails queued ahead of one scale-out window, at most
+# Seconds a backlog must last beyond the window: the workers start together, and the
+# first one ready sends while the others start.
+WINDOW_MARGIN_S = 3.0
 
 
 def address(label: str) -> str:
@@ -41,9 +43,10 @@ def worker_cpu(workers: list[CeleryWorker]) -> float:
 
 
 def queue(outbox: Outbox, to: str, count: int, timeout: float) -> None:
-    """Queue `count` emails to `to` and wait until the relay has published them all."""
+    """Queue `count` emails to `to` and wait until the relay has published them all
+    (at a few hundred per second: the wait grows with the count)."""
     outbox.seed(to, count)
-    outbox.wait(lambda: outbox.pending(to) == 0, timeout)
+    outbox.wait(lambda: outbox.pending(to) == 0, max(timeout, count / 50))
 
 
 # --- P3 -------------------------------------------------------------------------
@@ -115,6 +118,14 @@ def p3(stack: LocalStack, outbox: Outbox, args: argparse.Namespace) -> dict[str,
 
 
 # --- scale-out and P5 ---------------------------------------------------------------
+def backlog_for(workers: int, seconds: float, smtp: SlowSMTPServer) -> int:
+    """Emails queued ahead of a window: more than `workers` can send in it and in the
+    few seconds around it even if every thread sends back to back, so no window runs
+    dry, whatever one worker turns out to manage (a measured rate would be a guess)."""
+    per_worker = DEFAULT_CONCURRENCY / smtp.delay  # each thread: one send per delay
+    return int(workers * per_worker * (seconds + WINDOW_MARGIN_S))
+
+
 def window(
     smtp: SlowSMTPServer,
     outbox: Outbox,
@@ -124,11 +135,12 @@ def window(
 ) -> dict[str, Any]:
     """Emails the slow server accepted during `seconds`, from the running `workers`."""
     load = load_average()
-    cpu, server_cpu = worker_cpu(workers), time.process_time()
+    given_up = outbox.given_up(to)
+    cpu, server_cpu = worker_cpu(workers), smtp.cpu_seconds()
     start = time.time()
     time.sleep(seconds)
     end = time.time()
-    cpu, server_cpu = worker_cpu(workers) - cpu, time.process_time() - server_cpu
+    cpu, server_cpu = worker_cpu(workers) - cpu, smtp.cpu_seconds() - server_cpu
     done = smtp.accepted_between(start, end)
     rate = done / (end - start)
     return {
@@ -136,12 +148,14 @@ def window(
         "emails": done,
         "emails_per_s": round(rate, 1),
         # Little's law: sends in progress at once, on average.
-        "in_flight": round(rate * smtp.handler.delay, 1),
+        "in_flight": round(rate * smtp.delay, 1),
         "worker_cpu_ms_per_email": round(cpu * 1000 / done, 2) if done else None,
-        # The slow SMTP server runs in this process, which only sleeps meanwhile.
         "smtp_server_cpu_ms_per_email": round(server_cpu * 1000 / done, 2) if done else None,
         # The queue ran out during the window: the rate is a lower bound.
         "queue_ran_dry": outbox.in_flight(to) == 0,
+        # Emails that ended failed or uncertain meanwhile (a send that timed out): a
+        # sign that the SMTP server, not the workers, was the bottleneck.
+        "given_up": outbox.given_up(to) - given_up,
     }
 
 
@@ -150,35 +164,35 @@ def scale_out(
     smtp: SlowSMTPServer,
     outbox: Outbox,
     args: argparse.Namespace,
-    with_first_worker: Callable[[], object] = lambda: None,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Per repetition: 1 worker, then a 2nd, then a 3rd and 4th, each step measured over
-    `args.window` s with a backlog queued beforehand; all stopped, leftovers dropped.
-    `with_first_worker` runs once, as soon as the very first worker is up (P2 needs one
-    worker sending to the slow server: this one, rather than a start and stop more)."""
+    """Per repetition, for 1, 2 and 4 workers: with no worker running, queue a backlog
+    (backlog_for) and wait until the relay has published it all; start the workers
+    together, measure `args.window` s; stop them, drop what is left. Filling the
+    queue while workers run would measure the relay's publishing instead."""
     runs: dict[int, list[dict[str, Any]]] = {k: [] for k in SCALE_OUT}
-    per_worker = 100.0  # emails/s expected of one worker, until one is measured
     for rep in range(args.reps):
-        to = address(f"scale-{rep}")
-        workers = [extra_worker(stack, f"scale-{rep}-{i}", smtp.port) for i in range(4)]
-        started: list[CeleryWorker] = []
-        try:
-            for k in SCALE_OUT:
-                new = workers[len(started) : k]
-                in_parallel([worker.start for worker in new])
-                started += new
-                if rep == 0 and k == 1:
-                    with_first_worker()
-                want = int(k * per_worker * (args.window + 3) * 1.5) + 50 * k
-                queue(outbox, to, min(want, SEED_CAP) - outbox.in_flight(to), args.time_limit)
-                runs[k].append(window(smtp, outbox, to, started, args.window))
-                if k == 1:
-                    per_worker = max(runs[k][-1]["emails_per_s"], 5.0)
-                rate = runs[k][-1]["emails_per_s"]
-                log(f"scale-out {rep + 1}/{args.reps}: {k} worker(s) {rate}/s")
-        finally:
-            in_parallel([worker.stop for worker in started])
-        # Nothing of this repetition is left to send: the next starts from an empty queue.
-        outbox.purge_queue()
-        outbox.delete_unsent()
+        for k in SCALE_OUT:
+            to = address(f"scale-{rep}-{k}")
+            want = backlog_for(k, args.window, smtp)
+            queue(outbox, to, want, args.time_limit)
+            workers = [extra_worker(stack, f"scale-{rep}-{k}-{i}", smtp.port) for i in range(k)]
+            with running(workers):
+                runs[k].append(window(smtp, outbox, to, workers, args.window))
+            # Nothing of this step is left to send: the next starts from an empty queue.
+            outbox.purge_queue()
+            outbox.delete_unsent()
+            done = runs[k][-1]
+            log(
+                f"scale-out {rep + 1}/{args.reps}: {k} worker(s) {done['emails_per_s']}/s "
+                f"(backlog {want}, dry {done['queue_ran_dry']}, given up {done['given_up']})"
+            )
     return runs
+
+
+def p2_with_a_worker(
+    stack: LocalStack, smtp: SlowSMTPServer, measure: Callable[[], object]
+) -> None:
+    """P2 needs one worker sending every email to the slow server: an extra one, as
+    the scale-out's (the stack's own worker sends to MailHog, and stays stopped)."""
+    with running([extra_worker(stack, "p2", smtp.port)]):
+        measure()

@@ -39,6 +39,16 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05
         time.sleep(interval)
 
 
+def lower_autogroup(pid: int, niceness: int) -> None:
+    """With the kernel's autogroup scheduling on (Debian's default), each session is a
+    scheduling group and a process's nice value only ranks it inside its own: a new
+    session (start_new_session) gets its CPU share from its group's nice instead
+    (sched(7), "The autogroup feature"). Raising it needs no privilege; without
+    autogroup the file is missing and the process's own nice value is what counts."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(f"{niceness}\n")
+
+
 class ManagedProcess:
     def __init__(
         self,
@@ -48,6 +58,7 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         stop_timeout: float = 20.0,
+        niceness: int = 0,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -55,6 +66,8 @@ class ManagedProcess:
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
         self.stop_timeout = stop_timeout
+        # Lower CPU priority for it and its children (0: the default), at every start.
+        self.niceness = niceness
         self.proc: subprocess.Popen[bytes] | None = None
         # Meant to be running: set by start(), cleared by stop(). A supervisor restarts a
         # process that is wanted but not running, never one that was stopped on purpose.
@@ -62,11 +75,12 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        argv = ["nice", "-n", str(self.niceness), *self.argv] if self.niceness else self.argv
         with open(self.log_path, "ab") as log:
             # Own process group, so that stop() also reaches the children
             # (gunicorn and Celery fork their workers).
             self.proc = subprocess.Popen(
-                self.argv,
+                argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -74,6 +88,8 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
             )
+        if self.niceness:
+            lower_autogroup(self.proc.pid, self.niceness)
         self.wanted = True
         return self
 

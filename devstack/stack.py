@@ -45,6 +45,10 @@ STATIC_ROOT = REPO / "services" / "web" / "src" / "bookshelf" / "static"
 DATABASE_NAME = "bookshelf"
 # The relay's sweep here: short, so a lease that ran out is acted on within seconds.
 RELAY_INTERVAL_S = 2
+# The email path (worker and relay) yields the cores to requests when both are busy
+# (docs/architecture.md, "Fairness on one host"): the same quarter of the CPU weight as
+# compose's cpu_shares 256; DEVSTACK_EMAIL_NICENESS=0 for equal shares.
+EMAIL_NICENESS = 6
 # Stopped front to back, so nothing logs errors about its peers; each stage in parallel.
 STOP_STAGES = (("nginx",), ("web", "worker", "outbox-relay"), ("mailhog", "broker", "postgres"))
 
@@ -69,10 +73,16 @@ class LocalStack:
         *,
         smtp_port: int | None = None,
         env_overrides: Mapping[str, str] | None = None,
+        email_niceness: int | None = None,
     ) -> None:
         """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
         puts its own server in front). `env_overrides`: settings of web, relay and
-        worker that differ from the defaults below (the fault suite's short leases)."""
+        worker that differ from the defaults below (the fault suite's short leases).
+        `email_niceness`: the worker's and relay's nice value (default
+        DEVSTACK_EMAIL_NICENESS, else EMAIL_NICENESS); each start applies the current
+        `worker.process.niceness` and `relay.niceness`."""
+        if email_niceness is None:
+            email_niceness = int(os.environ.get("DEVSTACK_EMAIL_NICENESS", EMAIL_NICENESS))
         self.owns_workdir = workdir is None
         self.keep_workdir = (not self.owns_workdir) if keep_workdir is None else keep_workdir
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="bookshelf-stack-"))
@@ -106,6 +116,7 @@ class LocalStack:
                 for k, v in self.env.items()
                 if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_")) or k == "LOG_LEVEL"
             },
+            niceness=email_niceness,
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
         self.relay_heartbeat = self.workdir / "outbox-relay.heartbeat"
@@ -119,6 +130,7 @@ class LocalStack:
             self.workdir / "outbox-relay.log",
             env=self.env,
             cwd=WEB_DIR,
+            niceness=email_niceness,
         )  # fmt: skip
         self.services = self._services()
         unstaged = {s.name for s in self.services}.difference(*STOP_STAGES)

@@ -38,6 +38,7 @@ class CeleryWorker(ProcessServer):
         concurrency: int | None = 1,
         name: str = "worker",
         extra_env: Mapping[str, str] | None = None,
+        niceness: int = 0,
     ) -> None:
         self.workdir = workdir
         self.ready_file = workdir / f"{name}.ready"
@@ -81,8 +82,9 @@ class CeleryWorker(ProcessServer):
             "--hostname", f"{name}-{os.getpid()}@%h", "--without-mingle",
         ]  # fmt: skip
         self.process = ManagedProcess(
-            name, argv, workdir / f"{name}.log", env=env, cwd=workdir, stop_timeout=STOP_TIMEOUT
-        )
+            name, argv, workdir / f"{name}.log", env=env, cwd=workdir,
+            stop_timeout=STOP_TIMEOUT, niceness=niceness,
+        )  # fmt: skip
 
     @property
     def log_path(self) -> Path:

@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import create_engine, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -167,21 +167,47 @@ def test_a_publication_never_overwrites_a_claim(outbox_engine: Engine) -> None:
     assert row(outbox_engine, event_id).status == "sending"
 
 
-def test_a_claim_waits_for_the_relay_that_holds_the_row(outbox_engine: Engine) -> None:
+@pytest.mark.parametrize("isolation", ["READ COMMITTED", "AUTOCOMMIT"])
+def test_a_claim_waits_for_the_relay_that_holds_the_row(
+    outbox_engine: Engine, isolation: str
+) -> None:
     """The relay republishes a 'sending' row whose lease ran out while it holds the row
     (FOR UPDATE) and records 'queued' just after. A worker that gets the message in
     between must wait for that commit: read before it, the row says 'sending' and the
-    only message for the event would be dropped as a copy."""
+    only message for the event would be dropped as a copy. AUTOCOMMIT: as the worker's
+    engine runs (bookshelf_worker.app.delivery_engine)."""
+    worker = outbox_engine.execution_options(isolation_level=isolation)
     event_id = new_event(outbox_engine, EmailStatus.SENDING, attempts=1)
     expire(outbox_engine, event_id)
     with outbox_engine.connect() as relay, ThreadPoolExecutor(max_workers=1) as pool:
         held = relay.begin()
         relay.execute(select(events.c.id).where(events.c.id == event_id).with_for_update())
-        claiming = pool.submit(delivery.claim, outbox_engine, event_id)  # the message arrived
+        claiming = pool.submit(delivery.claim, worker, event_id)  # the message arrived
         assert wait_for_lock_wait(outbox_engine, claiming)
         assert delivery.record_published(relay, event_id, EmailStatus.SENDING)
         held.commit()
         assert claiming.result(timeout=10) == Claim(event_id, 2)
+
+
+def test_a_dead_connection_is_replaced_and_the_write_made_on_a_new_one(
+    outbox_engine: Engine,
+) -> None:
+    """The worker's pool does not ping before each use: a connection Postgres dropped
+    while it sat in the pool (a restart) fails its statement, which runs again."""
+    worker = create_engine(outbox_engine.url, pool_size=1, isolation_level="AUTOCOMMIT")
+    try:
+        event_id = new_event(outbox_engine)
+        with worker.connect() as connection:  # the pool's one connection, then back in it
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with outbox_engine.begin() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        claim = delivery.claim(worker, event_id)
+        assert claim == Claim(event_id, 1)
+        assert delivery.pass_point_of_no_return(worker, claim)
+        assert delivery.record_sent(worker, claim)
+        assert row(outbox_engine, event_id).status == "sent"
+    finally:
+        worker.dispose()
 
 
 def wait_for_lock_wait(engine: Engine, claiming: Future[Claim | None]) -> bool:

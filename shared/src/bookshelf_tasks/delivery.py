@@ -9,12 +9,12 @@ docs/architecture.md, "Email delivery state"; this module is its only implementa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -24,10 +24,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     String,
     Table,
     Text,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES, TASK_HARD_TIME_LIMIT
@@ -184,7 +187,9 @@ def _clip(reason: str | None) -> str | None:
 
 
 def _status_in(*statuses: EmailStatus) -> ColumnElement[bool]:
-    return events.c.status.in_([status.value for status in statuses])
+    # Literals (the enum's own values): a list of bound values would be expanded into
+    # the SQL at every execution.
+    return events.c.status.in_([literal_column(f"'{status.value}'") for status in statuses])
 
 
 def _not_held() -> ColumnElement[bool]:
@@ -193,6 +198,7 @@ def _not_held() -> ColumnElement[bool]:
 
 
 Bind = Engine | Connection
+T = TypeVar("T")
 
 
 @contextmanager
@@ -212,8 +218,83 @@ def _run(bind: Bind, statement: Executable) -> int:
         return connection.execute(statement).rowcount
 
 
+def _on_worker(bind: Bind, work: Callable[[Connection], T]) -> T:
+    """Run one of the worker's writes. On an Engine, a connection that turns out dead
+    (Postgres restarted since its last use: the worker's pool does not ping before
+    each use, a round trip per write) is replaced and `work` run once more. Every
+    worker write is conditional, so a second run of one that did commit changes
+    nothing: a claim then finds the row `sending` and drops the message as a copy, and
+    the row waits for its lease like a claim whose reply was lost."""
+    if not isinstance(bind, Engine):
+        return work(bind)
+    try:
+        with bind.begin() as connection:
+            return work(connection)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with bind.begin() as connection:
+        return work(connection)
+
+
 # --- The worker's writers. Each is fenced by the attempt number its claim returned, so
-# a worker whose lease ran out cannot overwrite the attempt that replaced it.
+# a worker whose lease ran out cannot overwrite the attempt that replaced it. Built once
+# with bound parameters: a statement built per email cost more CPU than its round trip.
+
+_EVENT_ID = bindparam("event_id", type_=String)
+_ATTEMPT = bindparam("attempt", type_=Integer)
+_REASON = bindparam("reason", type_=Text)
+
+
+def _for(seconds: str) -> ColumnElement[datetime]:
+    """now() plus the interval bound to parameter `seconds` (a timedelta)."""
+    return _now + bindparam(seconds, type_=Interval)
+
+
+_CLAIMABLE = (EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING)
+_CLAIM = (
+    update(events)
+    .where(events.c.id == _EVENT_ID, _status_in(*_CLAIMABLE), _not_held())
+    .values(
+        status=EmailStatus.SENDING.value,
+        attempts=events.c.attempts + 1,
+        due_at=_for("lease"),
+        data_sent_at=None,
+        hold_reason=None,
+    )
+    .returning(events.c.attempts, events.c.retry_budget_start)
+)
+_LOCK = select(events.c.id).where(events.c.id == _EVENT_ID).with_for_update()
+# The fence: the row is sending under this claim's attempt, not a later one's.
+_STILL_HELD = (
+    events.c.id == _EVENT_ID,
+    events.c.status == EmailStatus.SENDING.value,
+    events.c.attempts == _ATTEMPT,
+)
+_PASS_POINT_OF_NO_RETURN = (
+    update(events)
+    .where(*_STILL_HELD, events.c.due_at > _now)
+    .values(data_sent_at=_now, due_at=_for("lease"))
+)
+_RECORD_SENT = (
+    update(events)
+    .where(
+        events.c.id == _EVENT_ID,
+        _status_in(EmailStatus.SENDING, EmailStatus.UNCERTAIN),
+        events.c.attempts == _ATTEMPT,
+    )
+    .values(status=EmailStatus.SENT.value, delivered_at=_now, due_at=None, last_error=None)
+)
+_FINISH = {  # the outcome's status -> its UPDATE
+    status: update(events)
+    .where(*_STILL_HELD)
+    .values(
+        status=status.value,
+        last_error=_REASON,
+        due_at=_for("due_in") if status is EmailStatus.RETRYING else None,
+    )
+    for status in (EmailStatus.RETRYING, EmailStatus.FAILED, EmailStatus.UNCERTAIN)
+}
 
 
 @dataclass(frozen=True)
@@ -226,72 +307,46 @@ class Claim:
     def retries_left(self) -> bool:
         return self.attempt - self.budget_start < MAX_ATTEMPTS
 
+    @property
+    def fence(self) -> dict[str, object]:
+        return {"event_id": self.event_id, "attempt": self.attempt}
+
 
 def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
     """queued/pending/retrying → sending, under a lease. None: someone else has it, or
     it is already done; the message is a duplicate and is dropped."""
-    statement = (
-        update(events)
-        .where(
-            events.c.id == event_id,
-            _status_in(EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING),
-            _not_held(),
-        )
-        .values(
-            status=EmailStatus.SENDING.value,
-            attempts=events.c.attempts + 1,
-            due_at=_now + _seconds(leases.send),
-            data_sent_at=None,
-            hold_reason=None,
-        )
-        .returning(events.c.attempts, events.c.retry_budget_start)
-    )
-    # Lock the row first, whatever its status. The relay publishes a 'sending' row whose
-    # lease ran out while it holds the row, and commits 'queued' just after; a bare
-    # conditional UPDATE would read 'sending' without waiting for that commit, and drop
-    # the only message for the event as a copy. The lock waits; the UPDATE, a statement
-    # of its own, then reads the row as committed.
-    lock = select(events.c.id).where(events.c.id == event_id).with_for_update()
-    with _transaction(bind) as connection:
-        connection.execute(lock)
-        claimed = connection.execute(statement).one_or_none()
-    return (
-        None if claimed is None else Claim(event_id, claimed.attempts, claimed.retry_budget_start)
-    )
+    params = {"event_id": event_id, "lease": leases.send}
+
+    def attempt(connection: Connection) -> Claim | None:
+        claimed = connection.execute(_CLAIM, params).one_or_none()
+        if claimed is None:
+            # The relay publishes a 'sending' row whose lease ran out while it holds the
+            # row, and commits 'queued' just after; the conditional UPDATE reads the row
+            # as it was before that commit, without waiting for it, and would drop the
+            # only message for the event as a copy. So before giving up: lock the row,
+            # which waits for any holder, and look again with a statement of its own.
+            connection.execute(_LOCK, params)
+            claimed = connection.execute(_CLAIM, params).one_or_none()
+        if claimed is None:
+            return None
+        return Claim(event_id, claimed.attempts, claimed.retry_budget_start)
+
+    return _on_worker(bind, attempt)
 
 
-def _still_held(claim: Claim) -> tuple[ColumnElement[bool], ...]:
-    """The fence: the row is sending under this claim's attempt, not a later one's."""
-    return (
-        events.c.id == claim.event_id,
-        events.c.status == EmailStatus.SENDING.value,
-        events.c.attempts == claim.attempt,
-    )
+def _changed_one(bind: Bind, statement: Executable, params: Mapping[str, object]) -> bool:
+    return _on_worker(bind, lambda connection: connection.execute(statement, params).rowcount) == 1
 
 
 def pass_point_of_no_return(bind: Bind, claim: Claim, leases: Leases = LEASES) -> bool:
     """Just before the message's DATA goes out: True if the lease still holds (and is
     renewed for the send); False means another attempt may own the event: do not send."""
-    statement = (
-        update(events)
-        .where(*_still_held(claim), events.c.due_at > _now)
-        .values(data_sent_at=_now, due_at=_now + _seconds(leases.send))
-    )
-    return _run(bind, statement) == 1
+    return _changed_one(bind, _PASS_POINT_OF_NO_RETURN, claim.fence | {"lease": leases.send})
 
 
 def record_sent(bind: Bind, claim: Claim) -> bool:
     """sending (or uncertain, if the relay gave up on a slow send) → sent."""
-    statement = (
-        update(events)
-        .where(
-            events.c.id == claim.event_id,
-            _status_in(EmailStatus.SENDING, EmailStatus.UNCERTAIN),
-            events.c.attempts == claim.attempt,
-        )
-        .values(status=EmailStatus.SENT.value, delivered_at=_now, due_at=None, last_error=None)
-    )
-    return _run(bind, statement) == 1
+    return _changed_one(bind, _RECORD_SENT, claim.fence)
 
 
 def record_retrying(
@@ -299,8 +354,8 @@ def record_retrying(
 ) -> bool:
     """sending → retrying: the task's own retry is due in `countdown` seconds; the
     relay steps in `leases.retry_grace` after that if the retry message was lost."""
-    due = _now + _seconds(countdown) + _seconds(leases.retry_grace)
-    return _finish(bind, claim, EmailStatus.RETRYING, reason, due_at=due)
+    due_in = timedelta(seconds=countdown) + leases.retry_grace
+    return _finish(bind, claim, EmailStatus.RETRYING, reason, due_in=due_in)
 
 
 def record_failed(bind: Bind, claim: Claim, reason: str) -> bool:
@@ -313,15 +368,9 @@ def record_uncertain(bind: Bind, claim: Claim, reason: str) -> bool:
     return _finish(bind, claim, EmailStatus.UNCERTAIN, reason)
 
 
-def _finish(
-    bind: Bind, claim: Claim, status: EmailStatus, reason: str, due_at: object = None
-) -> bool:
-    statement = (
-        update(events)
-        .where(*_still_held(claim))
-        .values(status=status.value, last_error=_clip(reason), due_at=due_at)
-    )
-    return _run(bind, statement) == 1
+def _finish(bind: Bind, claim: Claim, status: EmailStatus, reason: str, **params: object) -> bool:
+    values = claim.fence | {"reason": _clip(reason)} | params
+    return _changed_one(bind, _FINISH[status], values)
 
 
 # --- The web's writers: publication, the relay's recovery, the user's resend.

@@ -59,11 +59,14 @@ def delivery_engine(database_url: str, connections: int = 1) -> Engine:
     engine = create_engine(
         database_url,
         # One email uses one connection at a time (claim, DATA mark and outcome are
-        # short transactions of their own): one per thread, and a spare or two.
+        # single statements of their own): one per thread, and a spare or two.
         pool_size=connections,
         max_overflow=min(connections, 2),
-        # A connection that died with a Postgres restart is replaced before use.
-        pool_pre_ping=True,
+        # Each write is one statement, atomic by itself: no BEGIN and COMMIT round trips
+        # around it. No ping before each use either: a connection that died with a
+        # Postgres restart fails its statement, which runs again on a new one
+        # (bookshelf_tasks.delivery._on_worker), and the pool replaces the others.
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 5},
     )
     _engines.add(engine)
@@ -124,6 +127,12 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     # Celery's --loglevel sets the root logger; LOG_LEVEL tunes the worker's own lines.
     logging.getLogger("bookshelf_worker").setLevel(settings.log_level)
+    # Each email logs one line of ours (`email outcome=…`, task id included). Celery's
+    # "Received task" and "succeeded in" lines said it twice more, at a cost per email
+    # the profile showed; they come back with LOG_LEVEL=DEBUG.
+    if logging.getLevelName(settings.log_level) > logging.DEBUG:
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     settings.check_deadlines()
     mail.init_app(app)
     babel.init_app(app)

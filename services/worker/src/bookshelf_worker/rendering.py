@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import render_template
+from flask import current_app
 from flask_babel import force_locale, format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 
@@ -33,6 +34,13 @@ def _subject(event: Email) -> str:
     return gettext("Book deleted: %(title)s", title=event.title)
 
 
+def _render(name: str, context: dict[str, Any]) -> str:
+    """The app's Jinja environment directly (it compiles each template once and keeps
+    it): Flask's render_template adds the request globals and the signals of a page,
+    which an email does not use, at a cost per email the profile showed."""
+    return current_app.jinja_env.get_template(name).render(context)
+
+
 def render_email(event: Email) -> RenderedEmail:
     """Needs an app context. The .html template is autoescaped (Flask's default)."""
     template = f"email/book_{event.kind}" if isinstance(event, BookEvent) else f"email/{event.kind}"
@@ -43,6 +51,6 @@ def render_email(event: Email) -> RenderedEmail:
         }
         return RenderedEmail(
             subject=_subject(event),
-            text=render_template(f"{template}.txt", **context),
-            html=render_template(f"{template}.html", **context),
+            text=_render(f"{template}.txt", context),
+            html=_render(f"{template}.html", context),
         )

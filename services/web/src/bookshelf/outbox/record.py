@@ -62,7 +62,9 @@ def _add(owner_id: int, payload: dict[str, Any], hold: HoldReason | None) -> Ema
 
 def _record(kind: str, user: User, book: Book) -> EmailEvent:
     event_id = str(uuid.uuid4())
-    event = _add(user.id, book_event_payload(event_id, kind, user, book), None)
+    # An address nobody verified gets no book email: it waits for the verification.
+    hold = None if user.email_verified_at else HoldReason.UNVERIFIED
+    event = _add(user.id, book_event_payload(event_id, kind, user, book), hold)
     log.info("email event %s (%s) recorded for book %s", event_id, kind, book.id)
     return event
 

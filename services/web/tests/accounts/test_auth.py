@@ -18,8 +18,8 @@ def test_register_answers_check_your_inbox_and_hashes_with_scrypt(
     (accounts/test_signup.py). The owner logs in once the account exists."""
     email = "New-Reader-" + __import__("uuid").uuid4().hex + "@Example.com"
     response = auth.register(name="Ana", email=email)
-    assert response.status_code == 200
-    assert "Revisa tu correo" in response.get_data(as_text=True)
+    assert response.status_code == 302 and response.location == "/auth/inbox"
+    assert "Revisa tu correo" in client.get("/auth/inbox").get_data(as_text=True)
     user = user_by_email(app, email)
     assert user is not None and user.name == "Ana" and user.email == email.lower()
     assert user.password_hash.startswith("scrypt:")

@@ -12,7 +12,7 @@ from bookshelf.extensions import db
 from bookshelf.outbox.models import EmailEvent
 from devstack.bookshelf_client import unique_email
 from services.web.tests.accounts.support import link_path, notices, user_row
-from services.web.tests.support import PASSWORD, AuthActions, books_of, user_by_email
+from services.web.tests.support import PASSWORD, Account, AuthActions, books_of, user_by_email
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -42,7 +42,13 @@ def test_change_password_needs_the_current_one(
 def test_a_new_address_replaces_the_old_only_once_verified_and_the_old_is_told(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
-    account = auth.new_user(locale="en")
+    """Right after the sign-up's own verification too: that link's interval is over."""
+    email = unique_email()
+    auth.register(email=email)
+    [verify] = notices(app, user_id_of(app, email), "verify_address")
+    client.post(link_path(verify))
+    account = Account(user_id_of(app, email), "Ana", email)
+    auth.login(email)
     new = unique_email("moved")
     asked = client.post(
         "/auth/account/email", data={"email": new.upper(), "current_password": PASSWORD}
@@ -62,6 +68,12 @@ def test_a_new_address_replaces_the_old_only_once_verified_and_the_old_is_told(
     assert told.payload["details"] == {"new_address": new}
     assert client.post(link_path(confirm)).status_code == 400  # used
     assert auth.on(app).login(new).status_code == 302
+
+
+def user_id_of(app: Flask, email: str) -> int:
+    user = user_by_email(app, email)
+    assert user is not None
+    return user.id
 
 
 def test_a_taken_address_gets_the_same_answer_and_its_owner_is_told(

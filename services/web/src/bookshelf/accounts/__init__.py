@@ -17,11 +17,11 @@ from bookshelf.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
-    from bookshelf.accounts import auth, recovery, settings, verification
+    from bookshelf.accounts import auth, recovery, settings, signup, verification
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
     app.register_blueprint(auth.bp)
-    for blueprint in (verification.bp, recovery.bp, settings.bp):
+    for blueprint in (signup.bp, verification.bp, recovery.bp, settings.bp):
         app.register_blueprint(blueprint)

@@ -24,20 +24,8 @@ def ask() -> ResponseReturnValue:
         if user is not None and mailing.take_slot(user, mailing.Slot.RESET):
             mailing.send_reset(user)
         db.session.commit()
-        return check_inbox()
+        return redirect(url_for("signup.check_inbox"))
     return render_template("auth/reset_request.html", form=form)
-
-
-def check_inbox() -> str:
-    """What sign-up and reset both answer, whoever owns the address."""
-    return render_template(
-        "auth/message.html",
-        title=_("Check your inbox"),
-        message=_(
-            "If the address can receive our email, a message with a link is on its way. "
-            "It may take a few minutes."
-        ),
-    )
 
 
 @bp.route("/<token>", methods=["GET", "POST"])

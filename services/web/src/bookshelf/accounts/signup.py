@@ -4,9 +4,14 @@ email saying someone tried to register it. Both answer "check your inbox"."""
 
 from __future__ import annotations
 
+from flask import Blueprint, render_template
+from flask_babel import gettext as _
+
 from bookshelf.accounts import mailing, users
 from bookshelf.accounts.models import User
 from bookshelf.extensions import db
+
+bp = Blueprint("signup", __name__, url_prefix="/auth")
 
 
 def _welcome(user: User) -> None:
@@ -22,3 +27,16 @@ def register(name: str, email: str, password: str, locale: str) -> None:
         if owner is not None and mailing.take_slot(owner, mailing.Slot.SIGNUP_NOTICE):
             mailing.send_signup_notice(owner)
         db.session.commit()
+
+
+@bp.get("/inbox")
+def check_inbox() -> str:
+    """Where sign-up and reset both lead, whoever owns the address (POST-redirect-GET)."""
+    return render_template(
+        "auth/message.html",
+        title=_("Check your inbox"),
+        message=_(
+            "If the address can receive our email, a message with a link is on its way. "
+            "It may take a few minutes."
+        ),
+    )

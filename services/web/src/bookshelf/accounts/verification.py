@@ -48,6 +48,7 @@ def mark_verified(user: User) -> int:
     """Set the address verified and release, in the same transaction, the book emails
     that waited for it (to this address only); the caller commits."""
     user.email_verified_at = func.now()
+    user.verify_sent_at = None  # its interval guarded this address: a change may ask now
     return delivery.release_holds(
         db.session.connection(), user.id, HoldReason.UNVERIFIED, to=user.email
     )

@@ -62,11 +62,16 @@ def test_sign_up_with_a_taken_address_tells_its_owner_and_nobody_else(
 def test_a_reset_link_sets_a_new_password_once(
     stack: StackUrls, mailhog: MailHogClient, user: BookshelfUser
 ) -> None:
+    """And its token (a secret) is in no log of the stack, nginx's and gunicorn's access
+    logs included, though the link's page was loaded with it (and its Referer sent)."""
     unknown = user.submit("/auth/reset/", "email", email=unique_email("nobody"))
     asked = user.submit("/auth/reset/", "email", email=user.account.email)
     assert unknown.url == asked.url == stack.base_url.rstrip("/") + "/auth/inbox"
 
     new_password = "una contraseña nueva y larga"
+    _email, link = user.mailed_link(mailhog, "/auth/reset/")
+    token = link.rsplit("/", 1)[1]
+    user.http.get(user.url("/static/style.css"), headers={"Referer": user.url(link)}, timeout=10)
     done = user.follow_link(mailhog, "/auth/reset/", password=new_password)
     assert done.url.endswith("/auth/login")
     _email, path = user.mailed_link(mailhog, "/auth/reset/")
@@ -74,6 +79,13 @@ def test_a_reset_link_sets_a_new_password_once(
     user.account.password = new_password
     user.logout()
     user.login()
+    if stack.local is not None:  # a stack of local processes: its logs are files here
+        logs = stack.local.log_files()
+        assert "nginx requests" in logs and "web (gunicorn)" in logs
+        for name, path in logs.items():
+            text = path.read_text(errors="replace") if path.exists() else ""
+            assert token not in text, f"the reset token is in the {name} log"
+        assert "/auth/reset/***" in logs["nginx requests"].read_text()
 
 
 def test_a_new_address_is_confirmed_by_itself_and_the_old_one_is_told(

@@ -126,3 +126,16 @@ def test_deleting_the_account_takes_everything_of_it(
         client.get("/api/v1/books", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     )
     assert auth.on(app).login(account.email).status_code == 422
+
+
+def test_a_second_change_within_the_interval_says_when_to_ask_again(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    account = auth.new_user()
+    data = {"email": unique_email(), "current_password": PASSWORD}
+    client.post("/auth/account/email", data=data)
+    again = client.post(
+        "/auth/account/email", data={**data, "email": unique_email()}, follow_redirects=True
+    )
+    assert "Podrás pedir otro dentro de 5 minutos" in again.get_data(as_text=True)
+    assert len(notices(app, account.id, "confirm_new_address")) == 1

@@ -3,7 +3,7 @@ current password, so a session left open is not enough."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -63,30 +63,42 @@ def change_email() -> ResponseReturnValue:
             form.email.errors = [_("Enter a valid email address.")]
         elif new == _me().email:
             form.email.errors = [_("That is already your address.")]
-        else:
-            _ask_for(new)
+        elif _ask_for(new):
             flash(
                 _("We sent a link to %(address)s. Your address changes when you open it.",
                   address=new),
                 "info",
             )  # fmt: skip
             return redirect(url_for("auth.account"))
+        else:
+            minutes = max(1, int(current_app.config["ACCOUNT_EMAIL_INTERVAL"]) // 60)
+            flash(
+                _("A link was sent a moment ago. You can ask for another in %(minutes)d minutes.",
+                  minutes=minutes),
+                "warning",
+            )  # fmt: skip
+            return redirect(url_for("auth.account"))
     status = 422 if form.errors else 200
     return render_template("auth/change_email.html", form=form), status
 
 
-def _ask_for(new: str) -> None:
+def _ask_for(new: str) -> bool:
     """Send the confirmation to `new`; if another account has it, tell that owner
-    instead (the requester sees the same answer either way)."""
+    instead (the requester sees the same answer either way). False, and nothing sent,
+    within the requester's interval, whatever the address."""
     me = _me()
+    if not mailing.take_slot(me, mailing.Slot.VERIFY):
+        db.session.rollback()
+        return False
     owner = users.find_by_email(new)
     if owner is not None:
         if mailing.take_slot(owner, mailing.Slot.SIGNUP_NOTICE):
             mailing.send_signup_notice(owner)
-    elif mailing.take_slot(me, mailing.Slot.VERIFY):
+    else:
         me.pending_email = new
         mailing.send_change_confirmation(me)
     db.session.commit()
+    return True
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])

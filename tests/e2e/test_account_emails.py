@@ -82,8 +82,8 @@ def test_a_reset_link_sets_a_new_password_once(
     if stack.local is not None:  # a stack of local processes: its logs are files here
         logs = stack.local.log_files()
         assert "nginx requests" in logs and "web (gunicorn)" in logs
-        for name, path in logs.items():
-            text = path.read_text(errors="replace") if path.exists() else ""
+        for name, log_file in logs.items():
+            text = log_file.read_text(errors="replace") if log_file.exists() else ""
             assert token not in text, f"the reset token is in the {name} log"
         assert "/auth/reset/***" in logs["nginx requests"].read_text()
 

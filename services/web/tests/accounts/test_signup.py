@@ -47,3 +47,16 @@ def test_the_owner_is_told_once_per_interval(app: Flask, auth: AuthActions) -> N
 def test_sign_up_does_not_log_in(client: FlaskClient, auth: AuthActions) -> None:
     auth.register()
     assert client.get("/books/new").status_code == 302
+
+
+def test_the_verification_email_does_not_greet_with_a_name_the_signer_chose(
+    app: Flask, auth: AuthActions
+) -> None:
+    """The name is the signer's; the address may be someone else's: until its owner
+    verifies it, the email addresses them by the address alone."""
+    email = unique_email()
+    auth.register(name="Your bank", email=email)
+    user = user_by_email(app, email)
+    assert user is not None
+    [verify] = notices(app, user.id, "verify_address")
+    assert verify.payload["user_name"] == email

@@ -43,11 +43,13 @@ def take_slot(user: User, slot: Slot) -> bool:
 
 
 def send_verification(user: User) -> None:
-    """The verification email, to the account's address (the caller commits)."""
+    """The verification email, to the account's address (the caller commits). Its
+    greeting and display name are the address itself: whoever signed up chose the
+    account's name, and the address's owner has not vouched for it yet."""
     link = links.external_url(
         "verification.confirm", token=links.make_token(links.Purpose.VERIFY, user)
     )
-    record_notice(user, "verify_address", {"link": link})
+    record_notice(user, "verify_address", {"link": link}, name=user.email)
 
 
 def send_reset(user: User) -> None:
@@ -66,7 +68,9 @@ def send_change_confirmation(user: User) -> None:
     link = links.external_url(
         "settings.confirm_email", token=links.make_token(links.Purpose.CHANGE, user)
     )
-    record_notice(user, "confirm_new_address", {"link": link}, to=user.pending_email)
+    record_notice(
+        user, "confirm_new_address", {"link": link}, to=user.pending_email, name=user.pending_email
+    )
 
 
 def send_address_changed(user: User, old_address: str) -> None:

@@ -75,17 +75,18 @@ def record_notice(
     details: dict[str, Any],
     *,
     to: str | None = None,
+    name: str | None = None,
     hold: HoldReason | None = None,
 ) -> EmailEvent:
-    """Add the outbox row of a Notice of `kind` for `user` (to `to`, else their address)
-    to the session; the caller commits it with the change it announces. Raises
-    PayloadError, before anything is written, if the notice is not valid."""
+    """Add the outbox row of a Notice of `kind` for `user` (to `to`, else their address;
+    greeting `name`, else theirs) to the session; the caller commits it with the change
+    it announces. Raises PayloadError, before anything is written, if it is not valid."""
     notice = Notice(
         event_id=str(uuid.uuid4()),
         kind=kind,
         occurred_at=datetime.now(UTC).isoformat(),
         user_email=to or user.email,
-        user_name=user.name,
+        user_name=name or user.name,
         locale=user.locale,
         details=details,
     )

@@ -96,6 +96,8 @@ def retry(event_id: str) -> Response:
     db.session.rollback()
     if outcome is ResendOutcome.QUEUED:
         flash(_("The confirmation email was queued."), "success")
+    elif outcome is ResendOutcome.HELD:
+        flash(_("That email waits until your address is verified."), "info")
     elif outcome is ResendOutcome.NOT_RESENDABLE:
         flash(_("That email is already on its way or was sent."), "info")
     elif outcome is ResendOutcome.INVALID:

@@ -3,7 +3,7 @@ current password, so a session left open is not enough."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -20,9 +20,8 @@ from bookshelf.accounts.lifecycle_forms import (
 from bookshelf.accounts.models import User
 from bookshelf.accounts.recovery import set_password
 from bookshelf.accounts.rules import normalize_email
-from bookshelf.accounts.verification import link_problem
+from bookshelf.accounts.verification import confirmed, link_problem, wait_message
 from bookshelf.extensions import db
-from bookshelf.forms import ConfirmForm
 
 bp = Blueprint("settings", __name__, url_prefix="/auth/account")
 
@@ -63,20 +62,15 @@ def change_email() -> ResponseReturnValue:
             form.email.errors = [_("Enter a valid email address.")]
         elif new == _me().email:
             form.email.errors = [_("That is already your address.")]
-        elif _ask_for(new):
-            flash(
-                _("We sent a link to %(address)s. Your address changes when you open it.",
-                  address=new),
-                "info",
-            )  # fmt: skip
-            return redirect(url_for("auth.account"))
         else:
-            minutes = max(1, int(current_app.config["ACCOUNT_EMAIL_INTERVAL"]) // 60)
-            flash(
-                _("A link was sent a moment ago. You can ask for another in %(minutes)d minutes.",
-                  minutes=minutes),
-                "warning",
-            )  # fmt: skip
+            if _ask_for(new):
+                flash(
+                    _("We sent a link to %(address)s. Your address changes when you open it.",
+                      address=new),
+                    "info",
+                )  # fmt: skip
+            else:
+                wait_message()
             return redirect(url_for("auth.account"))
     status = 422 if form.errors else 200
     return render_template("auth/change_email.html", form=form), status
@@ -103,15 +97,9 @@ def _ask_for(new: str) -> bool:
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
 def confirm_email(token: str) -> ResponseReturnValue:
-    try:
-        user = links.user_for_token(links.Purpose.CHANGE, token)
-    except links.LinkError as error:
-        return link_problem(error)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "auth/verify.html", form=form, address=user.pending_email, change=True
-        )
+    user = confirmed(links.Purpose.CHANGE, token, lambda user: user.pending_email)
+    if not isinstance(user, User):
+        return user
     old, was_verified = user.email, user.verified
     user.email, user.pending_email = str(user.pending_email), None
     user.email_verified_at = func.now()

@@ -3,6 +3,8 @@ so that a mail scanner that opens links does not use it up) and "send it again".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -29,15 +31,36 @@ def link_problem(error: links.LinkError) -> tuple[str, int]:
     return render_template("auth/message.html", title=_("Link not valid"), message=message), 400
 
 
-@bp.route("/<token>", methods=["GET", "POST"])
-def confirm(token: str) -> ResponseReturnValue:
+def confirmed(
+    purpose: links.Purpose, token: str, address: Callable[[User], str | None]
+) -> User | ResponseReturnValue:
+    """The user of a link whose page was just confirmed (its form POSTed); else the page
+    to answer: the link's problem (400), or the page that asks to confirm `address`."""
     try:
-        user = links.user_for_token(links.Purpose.VERIFY, token)
+        user = links.user_for_token(purpose, token)
     except links.LinkError as error:
         return link_problem(error)
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return render_template("auth/verify.html", form=form, address=user.email)
+        return render_template("auth/verify.html", form=form, address=address(user))
+    return user
+
+
+def wait_message() -> None:
+    """A link of this sort went out within the interval: say when to ask again."""
+    minutes = max(1, int(current_app.config["ACCOUNT_EMAIL_INTERVAL"]) // 60)
+    flash(
+        _("A link was sent a moment ago. You can ask for another in %(minutes)d minutes.",
+          minutes=minutes),
+        "warning",
+    )  # fmt: skip
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    user = confirmed(links.Purpose.VERIFY, token, lambda user: user.email)
+    if not isinstance(user, User):
+        return user
     mark_verified(user)
     db.session.commit()
     flash(_("Your address is verified. Your confirmation emails are on their way."), "success")
@@ -66,10 +89,5 @@ def resend() -> ResponseReturnValue:
         flash(_("We sent you a new link. Check your inbox."), "success")
         return redirect(url_for("auth.account"))
     db.session.rollback()
-    minutes = max(1, int(current_app.config["ACCOUNT_EMAIL_INTERVAL"]) // 60)
-    flash(
-        _("A link was sent a moment ago. You can ask for another in %(minutes)d minutes.",
-          minutes=minutes),
-        "warning",
-    )  # fmt: skip
+    wait_message()
     return redirect(url_for("auth.account"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devstack.bookshelf_client import Account, BookshelfUser, unique_email
+from devstack.mailhog import MailHogClient
 
 PASSWORD = "contraseña-larga-123"
 
@@ -17,9 +18,10 @@ class BenchUser:
     token: str
 
 
-def register(base_url: str, label: str) -> BenchUser:
-    """A new account (its email locale Spanish) and its API token."""
+def register(base_url: str, label: str, mailbox: MailHogClient) -> BenchUser:
+    """A new account (its email locale Spanish), its address verified through the
+    emailed link (else its book emails would wait), and its API token."""
     account = Account(f"Banco {label}", unique_email(f"bench-{label}"), PASSWORD)
     user = BookshelfUser(base_url, account, language="es")
-    user.register()
+    user.register(mailbox)
     return BenchUser(account.email, user.api_token())

@@ -19,7 +19,6 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from functools import partial
 from typing import Any
 
 from bench import memory
@@ -83,7 +82,9 @@ def run(args: argparse.Namespace) -> Figures:
         figures["memory_idle"] = memory.reading(stack)
         with ThreadPoolExecutor(max_workers=4) as pool:  # each sign-up hashes a password
             labels = ("live", "noop", "p4", "p2")
-            users = pool.map(partial(ApiClient, stack.base_url), labels)
+            users = pool.map(
+                lambda label: ApiClient(stack.base_url, stack.mailhog_client(), label), labels
+            )
             clients = dict(zip(labels, users, strict=True))
         warm_up(stack, clients["live"], outbox, args)
         try:

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from bench.account import BenchUser, register
+from devstack.mailhog import MailHogClient
 
 REQUEST_TIMEOUT = 10.0
 Call = Callable[[requests.Session, int], requests.Response]
@@ -48,9 +49,9 @@ class Run:
 class ApiClient:
     """One registered user with an API token, able to open sessions."""
 
-    def __init__(self, base_url: str, label: str = "bench") -> None:
+    def __init__(self, base_url: str, mailbox: MailHogClient, label: str = "bench") -> None:
         self.base_url = base_url.rstrip("/")
-        self.user: BenchUser = register(self.base_url, label)
+        self.user: BenchUser = register(self.base_url, label, mailbox)
         self.run_id = uuid.uuid4().hex[:6]
 
     @property

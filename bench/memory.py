@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> Figures:
     with LocalStack() as stack:
         time.sleep(args.settle)
         idle = reading(stack)
-        client = ApiClient(stack.base_url, "memory")
+        client = ApiClient(stack.base_url, stack.mailhog_client(), "memory")
         burst = run_hey(
             client.books_url, requests=args.burst, concurrency=4, time_limit=120,
             token=client.token, json_body=client.book("burst"),

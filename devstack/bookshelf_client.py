@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,11 @@ from typing import Any
 import requests
 
 from devstack.html_forms import find_form
+from devstack.mailhog import Email, MailHogClient
 
 TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
+# A link of an account email, as its text part prints it (on a line of its own).
+ACCOUNT_LINK = re.compile(r"https?://\S+?(/auth/(?:verify|reset|account/email)/[A-Za-z0-9_.\-]+)")
 BOOK_PAGE = re.compile(r"/books/(\d+)$")
 # One row of the /notifications table: the book's title cell, then its state's CSS class.
 EMAIL_ROW = re.compile(
@@ -65,7 +69,11 @@ class BookshelfUser:
         return self.http.post(form.action, data=form.filled(**values), timeout=10)
 
     # --- accounts ---------------------------------------------------------
-    def register(self) -> requests.Response:
+    def register(self, mailbox: MailHogClient | None = None) -> requests.Response:
+        """Sign up and log in. With `mailbox`, the address is verified first, through
+        the link of the verification email (which is then deleted from the mailbox, so
+        that the address's mail is the book emails only); without, it stays unverified
+        and its book emails wait."""
         done = self.submit(
             "/auth/register",
             "password",
@@ -73,8 +81,44 @@ class BookshelfUser:
             email=self.account.email,
             password=self.account.password,
         )
-        assert done.ok and "/auth/register" not in done.url, done.text[:2000]
+        assert done.ok and done.url.endswith("/auth/inbox"), done.text[:2000]
+        if mailbox is not None:
+            self.follow_link(mailbox, "/auth/verify/", remove=True)
+        return self.login()
+
+    def follow_link(
+        self, mailbox: MailHogClient, prefix: str, *, remove: bool = False, **values: str
+    ) -> requests.Response:
+        """Open the newest link under `prefix` mailed to this account, and submit the
+        page's form with `values`, as a person would."""
+        email, path = self.mailed_link(mailbox, prefix)
+        done = self.follow_link_at(path, **values)
+        if remove:
+            mailbox.delete(email)
         return done
+
+    def follow_link_at(self, path: str, **values: str) -> requests.Response:
+        """Open a mailed link's `path` and submit its page's form with `values`."""
+        form_page = self.get(path)
+        form = find_form(form_page.text, form_page.url, having="csrf_token", action_contains=path)
+        done = self.http.post(form.action, data=form.filled(**values), timeout=10)
+        assert done.ok, f"{done.status_code} {done.text[:500]}"
+        return done
+
+    def mailed_link(
+        self, mailbox: MailHogClient, prefix: str, to: str | None = None, timeout: float = 20.0
+    ) -> tuple[Email, str]:
+        """The newest email to `to` (this account's address) with a link under
+        `prefix`, and that link's path; waits for it up to `timeout` seconds."""
+        address = to or self.account.email
+        deadline = time.monotonic() + timeout
+        while True:
+            for email in mailbox.messages_to(address):  # newest first
+                found = ACCOUNT_LINK.search(email.part("text/plain"))
+                if found and found.group(1).startswith(prefix):
+                    return email, found.group(1)
+            assert time.monotonic() < deadline, f"no {prefix} link mailed to {address}"
+            time.sleep(0.05)
 
     def login(self) -> requests.Response:
         done = self.submit(

@@ -108,6 +108,11 @@ class MailHogClient:
                 return found
             time.sleep(0.05)
 
+    def delete(self, email: Email) -> None:
+        """Remove one message (by MailHog's own id)."""
+        reply = self.http.delete(f"{self.api_url}/api/v1/messages/{email.raw['ID']}", timeout=5)
+        reply.raise_for_status()
+
     def delete_all(self) -> None:
         self.http.delete(f"{self.api_url}/api/v1/messages", timeout=5).raise_for_status()
 

@@ -9,8 +9,11 @@ already in the real environment always wins.
 """
 
 import os
+import re
+from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
+from gunicorn import glogging
 
 load_dotenv(find_dotenv(usecwd=True))
 
@@ -40,6 +43,22 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
 )
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# The signed token of an account email's link is a secret: the access log keeps the link's
+# path with "***" instead (as nginx's log does; docs/architecture.md, "Account emails").
+_LINK_TOKEN = re.compile(r"(/auth/(?:verify|reset|account/email)/)[\w-]+\.[\w.-]+")
+
+
+class TokenMaskingLogger(glogging.Logger):
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f", "{raw_uri}e", "{referer}i"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _LINK_TOKEN.sub(r"\1***", atoms[key])
+        return atoms
+
+
+logger_class = TokenMaskingLogger
 
 # gunicorn >= 25.1.0 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
 # by default ("Control" settings), so a second instance on the same machine collides

@@ -58,8 +58,8 @@ def mailhog(stack: StackUrls) -> MailHogClient:
 
 
 @pytest.fixture
-def user(stack: StackUrls) -> BookshelfUser:
-    """A freshly registered, logged-in user with a unique email address."""
+def user(stack: StackUrls, mailhog: MailHogClient) -> BookshelfUser:
+    """A freshly registered, verified, logged-in user with a unique email address."""
     reader = BookshelfUser(stack.base_url)
-    reader.register()
+    reader.register(mailhog)
     return reader

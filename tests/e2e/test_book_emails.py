@@ -14,7 +14,7 @@ def test_register_login_add_then_delete_sends_one_email_each(
     stack: StackUrls, mailhog: MailHogClient
 ) -> None:
     reader = BookshelfUser(stack.base_url)
-    reader.register()
+    reader.register(mailhog)
     reader.logout()
     reader.login()
     title = f"Rayuela {uuid.uuid4().hex[:6]}"

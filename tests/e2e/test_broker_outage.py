@@ -96,11 +96,11 @@ def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
     broker_url = local.broker.url
     restarts_before = dict(local.restarts)
     title = f"La tregua {uuid.uuid4().hex[:6]}"
+    reader = BookshelfUser(stack.base_url)
+    reader.register(mailhog)  # verified while the broker is up: its emails are not held
     local.stop_service("broker")  # on purpose: the supervisor leaves it down
     stopped = time.perf_counter()
     try:
-        reader = BookshelfUser(stack.base_url)
-        reader.register()
         reader.logout()
         reader.login()
 

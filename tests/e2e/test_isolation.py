@@ -24,7 +24,7 @@ def test_two_users_adding_at_once_each_receive_only_their_own_emails(
 ) -> None:
     ana, bruno = BookshelfUser(stack.base_url), BookshelfUser(stack.base_url)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(BookshelfUser.register, (ana, bruno)))
+        list(pool.map(lambda reader: reader.register(mailhog), (ana, bruno)))
         ana_job = pool.submit(add_books, ana, "Ana")
         bruno_job = pool.submit(add_books, bruno, "Bruno")
         titles = {ana.account.email: ana_job.result(), bruno.account.email: bruno_job.result()}

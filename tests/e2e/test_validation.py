@@ -32,7 +32,7 @@ def test_invalid_book_is_refused_stores_nothing_and_sends_nothing(
 ) -> None:
     # English, so the assertion can quote the message the app defines.
     reader = BookshelfUser(stack.base_url, language="en")
-    reader.register()
+    reader.register(mailhog)
     marker = uuid.uuid4().hex[:8]
     values = {name: value.format(marker=marker) for name, value in fields.items()}
 

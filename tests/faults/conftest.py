@@ -60,6 +60,6 @@ def fault_stack() -> Iterator[FaultStack]:
 def reader(fault_stack: FaultStack) -> Iterator[Reader]:
     """A new user per case; the case's SMTP fault is cleared afterwards."""
     user = BookshelfUser(fault_stack.stack.base_url)
-    user.register()
+    user.register(fault_stack.stack.mailhog_client())
     yield Reader(user, user.api(user.api_token()))
     fault_stack.smtp.handler.clear()

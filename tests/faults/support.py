@@ -142,8 +142,9 @@ class Observer:
 
     def rows(self, address: str) -> dict[str, str]:
         query = text(
+            # The book emails: the sign-up's verification email was followed and removed.
             "SELECT e.id, e.status FROM email_events e JOIN users u ON u.id = e.owner_id "
-            "WHERE u.email = :address"
+            "WHERE u.email = :address AND e.kind IN ('added', 'deleted')"
         )
         with self.engine.connect() as connection:
             return {row.id: row.status for row in connection.execute(query, {"address": address})}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,16 @@ class AuthActions:
     def logout(self) -> TestResponse:
         return self.client.post("/auth/logout")
 
-    def create_user(self, name: str = "Ana", locale: str = "es") -> Account:
-        """A user straight in the database (no scrypt per test)."""
+    def create_user(self, name: str = "Ana", locale: str = "es", verified: bool = True) -> Account:
+        """A user straight in the database (no scrypt per test); its address verified
+        unless told otherwise."""
         with self.app.app_context():
             user = User(
-                name=name, email=unique_email(), password_hash=self.password_hash, locale=locale
+                name=name,
+                email=unique_email(),
+                password_hash=self.password_hash,
+                locale=locale,
+                email_verified_at=datetime.now(UTC) if verified else None,
             )
             db.session.add(user)
             db.session.commit()

@@ -102,7 +102,9 @@ def worker_app(smtp: tuple[ScriptedSMTPHandler, int], outbox_url: str) -> Iterat
 def make_event(outbox_engine: Engine, owner_id: int) -> MakeEvent:
     """A BookEvent and its outbox row, published ('queued') as the web leaves it."""
 
-    def make(kind: str = "added", status: str = "queued", **changes: Any) -> BookEvent:
+    def make(
+        kind: str = "added", status: str = "queued", owner: int | None = None, **changes: Any
+    ) -> BookEvent:
         # A unique address per test, so no test reads another's mail.
         fields: dict[str, Any] = {
             "event_id": str(uuid.uuid4()),
@@ -118,7 +120,7 @@ def make_event(outbox_engine: Engine, owner_id: int) -> MakeEvent:
             "year": 1963,
         }
         event = BookEvent.from_dict({**fields, **changes})
-        insert_row(outbox_engine, owner_id, event, status)
+        insert_row(outbox_engine, owner or owner_id, event, status)
         return event
 
     return make

@@ -6,15 +6,18 @@ real Postgres; tasks run eagerly."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 
-from bookshelf_tasks import VERIFY_ADDRESS
+from bookshelf_tasks import BOOK_ADDED, VERIFY_ADDRESS
 from bookshelf_tasks.names import NOTICE_NAME_BY_KIND
 from bookshelf_worker.rendering import NOTICE_SUBJECTS
 from services.worker.tests.support import (
     SECRET_MARK,
+    MakeEvent,
     MakeNotice,
     ScriptedSMTPHandler,
     email_lines,
@@ -106,3 +109,62 @@ def test_a_notice_sent_under_another_kinds_name_is_rejected(
     assert result.result == "rejected"
     assert not smtp_handler.delivered
     assert SECRET_MARK not in caplog.text  # the refusal names the field, not the value
+
+
+def test_emails_queued_for_a_deleted_account_are_not_sent(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    make_notice: MakeNotice,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Account deletion removes the user's rows (ON DELETE CASCADE); the messages already
+    on the broker then find nothing to claim, and nothing goes out."""
+    engine = worker_app.extensions["delivery_engine"]
+    with engine.begin() as connection:
+        owner = connection.exec_driver_sql(
+            "INSERT INTO users (name, email, password_hash, created_at) "
+            "VALUES ('Leaving', %s, '-', now()) RETURNING id",
+            (f"leaving-{uuid.uuid4().hex[:12]}@example.com",),
+        ).scalar_one()
+    book_email = make_event(owner=owner)
+    notice = make_notice(owner=owner)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM users WHERE id = %s", (owner,))
+
+    results = [
+        run_task(worker_app, BOOK_ADDED, book_email.to_dict(), task_id=book_email.event_id),
+        run_task(worker_app, VERIFY_ADDRESS, notice.to_dict(), task_id=notice.event_id),
+    ]
+    assert [r.result for r in results] == ["duplicate-skipped"] * 2
+    assert not smtp_handler.delivered and smtp_handler.mail_attempts == 0
+
+
+DETAILS = {
+    "verify_address": {"link": "https://bookshelf.test/auth/verify/T1"},
+    "address_taken": {"reset_page": "https://bookshelf.test/auth/reset/"},
+    "password_reset": {"link": "https://bookshelf.test/auth/reset/T2"},
+    "confirm_new_address": {"link": "https://bookshelf.test/auth/account/email/T3"},
+    "address_changed": {"new_address": "nueva@example.com"},
+}
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+@pytest.mark.parametrize("kind", sorted(NOTICE_NAME_BY_KIND))
+def test_every_notice_kind_renders_its_details_in_both_languages(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_notice: MakeNotice,
+    kind: str,
+    locale: str,
+) -> None:
+    notice = make_notice(kind=kind, locale=locale, details=DETAILS[kind])
+    assert run_task(worker_app, NOTICE_NAME_BY_KIND[kind], notice.to_dict()).result == "sent"
+    [message] = smtp_handler.delivered
+    with worker_app.app_context(), force_locale(locale):
+        assert message["Subject"] == str(NOTICE_SUBJECTS[kind])
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for value in DETAILS[kind].values():
+        assert value in text and value in html
+    assert ("Hola" if locale == "es" else "Hello") in text

@@ -478,18 +478,18 @@ def record_resend(bind: Bind, event_id: str) -> bool:
     return _run(bind, statement) == 1
 
 
-def release_holds(bind: Bind, owner_id: int, reason: HoldReason) -> int:
-    """Every row of `owner_id` held for `reason` → due now, in one UPDATE; returns how
-    many. The relay is notified at commit, as for a new row (its INSERT trigger)."""
-    statement = (
-        update(events)
-        .where(
-            events.c.owner_id == owner_id,
-            events.c.status == EmailStatus.PENDING.value,
-            events.c.hold_reason == reason.value,
-        )
-        .values(hold_reason=None, due_at=_now)
-    )
+def release_holds(bind: Bind, owner_id: int, reason: HoldReason, to: str | None = None) -> int:
+    """Every row of `owner_id` held for `reason` (and addressed `to`, if given) → due
+    now, in one UPDATE; returns how many. The relay is notified at commit, as for a new
+    row (its INSERT trigger)."""
+    conditions = [
+        events.c.owner_id == owner_id,
+        events.c.status == EmailStatus.PENDING.value,
+        events.c.hold_reason == reason.value,
+    ]
+    if to is not None:
+        conditions.append(events.c.payload["user_email"].as_string() == to)
+    statement = update(events).where(*conditions).values(hold_reason=None, due_at=_now)
     with _transaction(bind) as connection:
         released = connection.execute(statement).rowcount
         if released:

@@ -14,13 +14,23 @@ BOOK_DELETED: Final = "bookshelf.email.book_deleted"
 # Emails that are not about a book (bookshelf_tasks.notices.Notice): one task per kind,
 # `bookshelf.email.<kind>`; the kind's fields are declared in notices.NOTICE_KINDS.
 VERIFY_ADDRESS: Final = "bookshelf.email.verify_address"
+ADDRESS_TAKEN: Final = "bookshelf.email.address_taken"
+PASSWORD_RESET: Final = "bookshelf.email.password_reset"  # noqa: S105 - a task name
+CONFIRM_NEW_ADDRESS: Final = "bookshelf.email.confirm_new_address"
+ADDRESS_CHANGED: Final = "bookshelf.email.address_changed"
 
 # The Celery message header that carries the id of the web request behind a task
 # (nginx's X-Request-ID), so the worker can log it; see bookshelf_tasks.correlation.
 REQUEST_ID_HEADER: Final = "request_id"
 
 BOOK_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
-NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {"verify_address": VERIFY_ADDRESS}
+NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {
+    "verify_address": VERIFY_ADDRESS,
+    "address_taken": ADDRESS_TAKEN,
+    "password_reset": PASSWORD_RESET,
+    "confirm_new_address": CONFIRM_NEW_ADDRESS,
+    "address_changed": ADDRESS_CHANGED,
+}
 _NAME_BY_KIND: Final = {**BOOK_NAME_BY_KIND, **NOTICE_NAME_BY_KIND}
 # Every name the web can send: what the worker's contract test checks it registers.
 TASK_NAMES: Final[tuple[str, ...]] = tuple(_NAME_BY_KIND.values())

@@ -103,6 +103,14 @@ def books(*, max_items: int = MAX_BOOKS) -> Field:
 NOTICE_KINDS: Final[dict[str, dict[str, Field]]] = {
     # Sent at sign-up (and on request) to the address to verify.
     "verify_address": {"link": link()},
+    # To the owner of an address someone tried to register again; a link to the
+    # reset page (no token in it), for an owner who forgot they had an account.
+    "address_taken": {"reset_page": link(secret=False)},
+    "password_reset": {"link": link()},
+    # To the new address of a change of address, before it replaces the old one.
+    "confirm_new_address": {"link": link()},
+    # To the old address, once the new one replaced it.
+    "address_changed": {"new_address": email_address()},
 }
 assert set(NOTICE_KINDS) == set(NOTICE_NAME_BY_KIND), "every notice kind needs a task name"
 

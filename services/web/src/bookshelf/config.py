@@ -43,6 +43,10 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": number(environ, "MAX_CONTENT_LENGTH", ONE_MIB, int, positive=False),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "SESSION_COOKIE_SECURE": secure,
+        # The origin of the links in account emails; unset, the request's (dev only:
+        # a Host header is the requester's choice).
+        "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
+        "ACCOUNT_EMAIL_INTERVAL": number(environ, "ACCOUNT_EMAIL_INTERVAL_SECONDS", 300, int),
         "REMEMBER_COOKIE_SECURE": secure,
     }
 

@@ -11,17 +11,22 @@ from devstack.html_forms import find_form
 from services.web.tests.support import AuthActions, MakeApp, user_by_email
 
 
-def test_register_logs_in_and_hashes_with_scrypt(
+def test_register_answers_check_your_inbox_and_hashes_with_scrypt(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
+    """Not logged in: an address that already had an account must get the same answer
+    (accounts/test_signup.py). The owner logs in once the account exists."""
     email = "New-Reader-" + __import__("uuid").uuid4().hex + "@Example.com"
     response = auth.register(name="Ana", email=email)
-    assert response.status_code == 302 and response.location == "/"
+    assert response.status_code == 302 and response.location == "/auth/inbox"
+    assert "Revisa tu correo" in client.get("/auth/inbox").get_data(as_text=True)
     user = user_by_email(app, email)
     assert user is not None and user.name == "Ana" and user.email == email.lower()
     assert user.password_hash.startswith("scrypt:")
     assert "correct horse" not in user.password_hash
-    assert client.get("/").status_code == 200
+    assert user.email_verified_at is None
+    assert client.get("/").status_code == 302  # not logged in by the sign-up
+    assert auth.login(email).location == "/"  # an unverified account can log in
 
 
 def test_register_page_renders(client: FlaskClient) -> None:

@@ -114,7 +114,8 @@ def test_the_api_shows_no_book_no_secret_and_the_hold(
     listing = client.get("/api/v1/emails", headers=bearer(token)).get_data(as_text=True)
     assert "SECRET-TOKEN" not in response.get_data(as_text=True) + listing
     resent = client.post(f"/api/v1/emails/{event_id}/resend", headers=bearer(token))
-    assert resent.status_code == 409
+    assert resent.status_code == 409  # in the user's language, Spanish:
+    assert resent.get_json()["error"] == "Ese correo espera a que verifiques tu dirección."
     with app.app_context():
         assert row(event_id).due_in is None
 

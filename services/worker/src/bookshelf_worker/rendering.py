@@ -16,6 +16,10 @@ from bookshelf_tasks import BookEvent, Email
 # choose is a phishing tool). A kind without one here cannot be rendered.
 NOTICE_SUBJECTS = {
     "verify_address": _l("Confirm your email address for Bookshelf"),
+    "address_taken": _l("Someone tried to sign up to Bookshelf with your address"),
+    "password_reset": _l("Choose a new Bookshelf password"),
+    "confirm_new_address": _l("Confirm your new email address for Bookshelf"),
+    "address_changed": _l("Your Bookshelf email address was changed"),
 }
 
 

@@ -2,6 +2,10 @@
 
 models.py (User), rules.py (name, email, password), users.py (registration, the
 credentials check), tokens.py (API tokens), forms.py, auth.py (the `auth` pages).
+The account emails (docs/architecture.md, "Account emails"): signup.py (no enumeration),
+links.py (signed single-use links), mailing.py (the emails, one per interval),
+verification.py, recovery.py (password reset), settings.py (change password or
+address, delete the account), lifecycle_forms.py.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from bookshelf.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
-    from bookshelf.accounts import auth
+    from bookshelf.accounts import auth, recovery, settings, signup, verification
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
     app.register_blueprint(auth.bp)
+    for blueprint in (signup.bp, verification.bp, recovery.bp, settings.bp):
+        app.register_blueprint(blueprint)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from bookshelf.accounts import tokens, users
+from bookshelf.accounts import signup, tokens, users
 from bookshelf.accounts.forms import LoginForm, RegisterForm
 from bookshelf.forms import ConfirmForm
 from bookshelf.safe_redirects import safe_next
@@ -22,16 +22,10 @@ def register() -> Response | str | tuple[str, int]:
         return redirect(url_for("books.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = users.create_user(
-                form.name.data, form.email.data, form.password.data, str(get_locale())
-            )
-        except users.EmailTaken:
-            form.email.errors = [_("An account with this email already exists. Log in instead.")]
-        else:
-            login_user(user)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(url_for("books.index"))
+        # The same answer whether or not the address has an account (no enumeration);
+        # its owner is told instead (accounts/signup.py).
+        signup.register(form.name.data, form.email.data, form.password.data, str(get_locale()))
+        return redirect(url_for("signup.check_inbox"))
     status = 422 if form.errors else 200
     return render_template("auth/register.html", form=form), status
 

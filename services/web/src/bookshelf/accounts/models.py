@@ -31,6 +31,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # sha256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when the owner followed the verification link; until then book emails wait.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A new address asked for, not verified yet: it replaces `email` once it is.
+    pending_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    # When each account email last went out: one per interval (accounts/mailing.py).
+    verify_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reset_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signup_notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     books: Mapped[list[Book]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
@@ -42,6 +50,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 @login_manager.user_loader

@@ -35,6 +35,8 @@ def resend_email(event_id: str) -> ResponseReturnValue:
     one sent or on its way is a 409, so that a retried call cannot double it."""
     event = _owned_event_or_404(event_id)
     outcome = resend(event)
+    if outcome is ResendOutcome.HELD:
+        raise ApiError(409, _("That email waits until your address is verified."))
     if outcome is ResendOutcome.NOT_RESENDABLE:
         raise ApiError(409, _("That email is already on its way or was sent."))
     if outcome is ResendOutcome.INVALID:

@@ -37,11 +37,19 @@ KIND_LABELS = {
     "added": _l("Book added"),
     "deleted": _l("Book deleted"),
     "verify_address": _l("Verify your address"),
+    "address_taken": _l("Sign-up attempt"),
+    "password_reset": _l("Password reset"),
+    "confirm_new_address": _l("New address"),
+    "address_changed": _l("Address changed"),
 }
 # What an email that is not about a book is about, from its public details and `to`
 # (the address it goes to); never from a secret detail (a link).
 SUMMARIES = {
     "verify_address": _l("Verification link for %(to)s"),
+    "address_taken": _l("Someone tried to sign up with %(to)s"),
+    "password_reset": _l("Password reset link for %(to)s"),
+    "confirm_new_address": _l("Confirmation link for %(to)s"),
+    "address_changed": _l("Notice to %(to)s: the address is now %(new_address)s"),
 }
 
 
@@ -88,6 +96,8 @@ def retry(event_id: str) -> Response:
     db.session.rollback()
     if outcome is ResendOutcome.QUEUED:
         flash(_("The confirmation email was queued."), "success")
+    elif outcome is ResendOutcome.HELD:
+        flash(_("That email waits until your address is verified."), "info")
     elif outcome is ResendOutcome.NOT_RESENDABLE:
         flash(_("That email is already on its way or was sent."), "info")
     elif outcome is ResendOutcome.INVALID:

@@ -62,7 +62,9 @@ def _add(owner_id: int, payload: dict[str, Any], hold: HoldReason | None) -> Ema
 
 def _record(kind: str, user: User, book: Book) -> EmailEvent:
     event_id = str(uuid.uuid4())
-    event = _add(user.id, book_event_payload(event_id, kind, user, book), None)
+    # An address nobody verified gets no book email: it waits for the verification.
+    hold = None if user.email_verified_at else HoldReason.UNVERIFIED
+    event = _add(user.id, book_event_payload(event_id, kind, user, book), hold)
     log.info("email event %s (%s) recorded for book %s", event_id, kind, book.id)
     return event
 
@@ -73,17 +75,18 @@ def record_notice(
     details: dict[str, Any],
     *,
     to: str | None = None,
+    name: str | None = None,
     hold: HoldReason | None = None,
 ) -> EmailEvent:
-    """Add the outbox row of a Notice of `kind` for `user` (to `to`, else their address)
-    to the session; the caller commits it with the change it announces. Raises
-    PayloadError, before anything is written, if the notice is not valid."""
+    """Add the outbox row of a Notice of `kind` for `user` (to `to`, else their address;
+    greeting `name`, else theirs) to the session; the caller commits it with the change
+    it announces. Raises PayloadError, before anything is written, if it is not valid."""
     notice = Notice(
         event_id=str(uuid.uuid4()),
         kind=kind,
         occurred_at=datetime.now(UTC).isoformat(),
         user_email=to or user.email,
-        user_name=user.name,
+        user_name=name or user.name,
         locale=user.locale,
         details=details,
     )

@@ -15,10 +15,13 @@ class ResendOutcome(StrEnum):
     NOT_RESENDABLE = "not-resendable"  # sent, or on its way: unchanged
     BROKER_DOWN = "broker-down"  # pending: the relay publishes it later
     INVALID = "invalid"  # its payload is refused: failed, with the reason
+    HELD = "held"  # held back (hold_reason): not the user's to release
 
 
 def resend(event: EmailEvent) -> ResendOutcome:
     """failed/uncertain/pending → pending with a fresh retry budget, then publish."""
+    if event.hold is not None:
+        return ResendOutcome.HELD
     if not delivery.record_resend(db.session.connection(), event.id):
         db.session.rollback()
         return ResendOutcome.NOT_RESENDABLE

@@ -149,11 +149,17 @@ def assert_error_shape(response: TestResponse, status: int) -> dict[str, Any]:
 
 
 def insert_book(
-    app: Flask, owner_id: int, title: str = "Dune", author: str = "Frank Herbert"
+    app: Flask,
+    owner_id: int,
+    title: str = "Dune",
+    author: str = "Frank Herbert",
+    *,
+    isbn: str | None = None,
+    year: int | None = None,
 ) -> int:
     """A book straight in the database (no outbox row); its id."""
     with app.app_context():
-        book = Book(owner_id=owner_id, title=title, author=author)
+        book = Book(owner_id=owner_id, title=title, author=author, isbn=isbn, year=year)
         db.session.add(book)
         db.session.commit()
         return book.id

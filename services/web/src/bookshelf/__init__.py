@@ -34,7 +34,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_features(app)
 
-    from bookshelf.i18n import return_path
+    from bookshelf.i18n import isolated, return_path
+
+    app.add_template_filter(isolated, "bdi")
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:

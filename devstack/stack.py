@@ -69,10 +69,13 @@ class LocalStack:
         *,
         smtp_port: int | None = None,
         env_overrides: Mapping[str, str] | None = None,
+        postgres_dir: Path | None = None,
     ) -> None:
         """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
         puts its own server in front). `env_overrides`: settings of web, relay and
-        worker that differ from the defaults below (the fault suite's short leases)."""
+        worker that differ from the defaults below (the fault suite's short leases).
+        `postgres_dir`: where the database outlives the stack (`make dev`); by default
+        it is thrown away with it."""
         self.owns_workdir = workdir is None
         self.keep_workdir = (not self.owns_workdir) if keep_workdir is None else keep_workdir
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="bookshelf-stack-"))
@@ -84,7 +87,7 @@ class LocalStack:
         self.cold_start_seconds: float | None = None
         self._started: set[str] = set()
 
-        self.postgres = PostgresServer()
+        self.postgres = PostgresServer(root=postgres_dir)
         self.broker = BrokerServer(self.workdir / "broker")
         self.mailhog = MailHogServer(self.workdir)
         self.env = {
@@ -230,7 +233,7 @@ class LocalStack:
 
     def _start_database(self) -> None:
         self._run("postgres")
-        self.postgres.create_database(DATABASE_NAME)
+        self.postgres.create_database(DATABASE_NAME, exist_ok=self.postgres.persistent)
         self._timed("migrate", lambda: run_migrations(self.env, self.workdir / "migrate.log"))
         self._run("outbox-relay")
 

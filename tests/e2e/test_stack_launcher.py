@@ -73,10 +73,14 @@ def make_dev(state_dir: Path) -> Iterator[str]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
+    output = process.stdout
+    assert output is not None
+
+    def forward() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=forward, daemon=True).start()
     printed: list[str] = []
     try:
         while not any("Ctrl-C stops everything" in line for line in printed):

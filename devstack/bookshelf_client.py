@@ -17,7 +17,7 @@ TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
 BOOK_PAGE = re.compile(r"/books/(\d+)$")
 # One row of the /notifications table: the book's title cell, then its state's CSS class.
 EMAIL_ROW = re.compile(
-    r'<tr id="event-[^"]+">\s*<td[^>]*>(?P<title>[^<]*)</td>'
+    r'<tr id="event-[^"]+">\s*<td[^>]*>(?:<bdi>)?(?P<title>[^<]*)(?:</bdi>)?</td>'
     r'.*?class="state state-(?P<state>[a-z]+)"',
     re.DOTALL,
 )

@@ -1,4 +1,6 @@
-"""A real browser: register, add a book, delete it, then find both emails in MailHog's UI.
+"""A real browser: register, add a book, delete it, then find both emails in MailHog's UI;
+edit, search and sort a library; and every page at 1280 and 375 px wide, checked by
+axe-core (0 violations) and never wider than the window.
 
 Uses Debian's chromium (never `playwright install`). The screenshots go to the
 git-ignored bench/results/screenshots/; with E2E_UPDATE_SCREENSHOTS=1 they replace the
@@ -8,6 +10,7 @@ ordinary run must not dirty the tree).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from devstack.bookshelf_client import Account
+from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailhog import MailHogClient
 from tests.e2e.support import StackUrls
 
@@ -31,6 +34,10 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 REPO = Path(__file__).resolve().parents[2]
+# Fetched by scripts/bootstrap.sh (npm, pinned); injected before each page's own scripts,
+# which the page's CSP (script-src 'self') would not allow from a <script> tag.
+AXE = REPO / ".tools" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 375)
 SCREENSHOTS = (
     REPO / "docs" / "screenshots"
     if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
@@ -108,3 +115,144 @@ def test_browser_register_add_delete_then_both_emails_in_mailhog_ui(
     email_body = page.frame_locator("#preview-html")
     expect(email_body.locator("body")).to_contain_text(author)
     page.screenshot(path=str(SCREENSHOTS / "mailhog.png"))
+
+
+# --- Edit, search and sort; every page checked at both widths ---------------------------
+
+LONG_WORD = "Supercalifragilisticoespialidoso" * 4
+LONG_URL = "https://example.com/" + "un-camino-muy-largo/" * 8
+BOOKS = [
+    {"title": "Cien años de soledad", "author": "Gabriel García Márquez", "year": "1967"},
+    {"title": "El amor en los tiempos del cólera", "author": "Gabriel García Márquez",
+     "year": "1985"},
+    {"title": "Ángeles custodios", "author": "Anónimo", "year": "2001"},
+    {"title": f"Notas {LONG_WORD}", "author": f"autora.{LONG_WORD}@example.com",
+     "notes": f"Véase {LONG_URL}"},
+    {"title": "ספר החול", "author": "חורחה לואיס בורחס", "year": "1975"},
+]  # fmt: skip
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's verdict on the page as it is: one line per violated rule."""
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+    ]
+
+
+def page_width(page: Page) -> int:
+    width: int = page.evaluate("() => document.documentElement.scrollWidth")
+    return width
+
+
+@pytest.fixture
+def reader(stack: StackUrls) -> BookshelfUser:
+    """A user with a library worth searching: long words, an address, right-to-left."""
+    user = BookshelfUser(stack.base_url)
+    user.register()
+    for book in BOOKS:
+        user.add_book(**book)
+    return user
+
+
+@pytest.fixture
+def checked_page(browser: Browser, stack: StackUrls, reader: BookshelfUser) -> Iterator[Page]:
+    """A browser logged in as `reader` (its session cookie), with axe-core in every page."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make bootstrap` (it fetches axe-core with npm)")
+    context = browser.new_context(
+        locale="es-ES", viewport={"width": WIDTHS[0], "height": 800}, device_scale_factor=1
+    )
+    context.set_default_timeout(15_000)
+    context.add_init_script(path=str(AXE))
+    context.add_cookies(
+        [
+            {"name": c.name, "value": c.value or "", "url": stack.base_url}
+            for c in reader.http.cookies
+        ]
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_browser_edit_search_and_sort_keep_the_view_in_the_url(
+    stack: StackUrls, checked_page: Page
+) -> None:
+    page = checked_page
+    page.goto(f"{stack.base_url}/")
+    page.fill("#q", "garcia marquez")
+    page.select_option("#sort", "year")
+    page.select_option("#order", "desc")
+    page.locator("form.search button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"\?q=garcia\+marquez&sort=year&order=desc$"))
+    expect(page.locator(".book-title")).to_have_text(
+        ["El amor en los tiempos del cólera", "Cien años de soledad"]
+    )
+    page.select_option("#sort", "title")
+    page.select_option("#order", "asc")
+    page.fill("#q", "")
+    page.locator("form.search button[type=submit]").click()
+    expect(page.locator(".book-title").first).to_have_text("Ángeles custodios")  # not after Z
+
+    page.locator(".book-title", has_text="Cien años").click()
+    page.locator("main a[href$='/edit']").click()
+    expect(page.locator("input[name=year]")).to_have_value("1967")
+    page.fill("input[name=title]", "x" * 230)
+    expect(page.locator(".char-count", has_text="230/200")).to_be_visible()
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("#title-error")).to_contain_text("tiene 230")
+    page.fill("input[name=title]", "Cien años de soledad")
+    page.fill("input[name=year]", "1968")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/books/\d+$"))
+    expect(page.locator(".facts")).to_contain_text("1968")
+    expect(page.locator(".flash-success")).to_contain_text("Cien años de soledad")
+
+
+def test_browser_every_page_passes_axe_and_fits_a_phone(
+    stack: StackUrls, checked_page: Page, reader: BookshelfUser
+) -> None:
+    page = checked_page
+    page.goto(f"{stack.base_url}/?q=notas")
+    page.locator(".book-title").first.click()
+    book_path = page.url.removeprefix(stack.base_url)
+    paths = [
+        "/",
+        "/?q=garcia&sort=year&order=desc",
+        "/?q=nada-de-nada",
+        book_path,
+        f"{book_path}/edit",
+        f"{book_path}/delete",
+        "/books/new",
+        "/notifications/",
+        "/auth/account",
+        "/docs/api/",
+    ]
+    problems: dict[str, list[str]] = {}
+    (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in paths:
+            page.goto(f"{stack.base_url}{path}")
+            if path == "/docs/api/":
+                expect(page.locator(".opblock-summary-path").first).to_be_visible()
+            found = axe_violations(page)
+            if page_width(page) > width:
+                found.append(f"the page is {page_width(page)} px wide")
+            if found:
+                problems[f"{path} at {width} px"] = found
+            shot = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "library"
+            page.screenshot(path=str(SCREENSHOTS / "pages" / f"{shot}-{width}.png"), full_page=True)
+    logged_out = page.context.browser.new_context(viewport={"width": 375, "height": 800})
+    logged_out.add_init_script(path=str(AXE))
+    anonymous = logged_out.new_page()
+    for path in ["/auth/login", "/auth/register"]:
+        anonymous.goto(f"{stack.base_url}{path}")
+        found = axe_violations(anonymous) + (
+            [f"{page_width(anonymous)} px wide"] if page_width(anonymous) > 375 else []
+        )
+        if found:
+            problems[f"{path} at 375 px"] = found
+    logged_out.close()
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)

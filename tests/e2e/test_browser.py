@@ -211,7 +211,7 @@ def test_browser_edit_search_and_sort_keep_the_view_in_the_url(
 
 
 def test_browser_every_page_passes_axe_and_fits_a_phone(
-    stack: StackUrls, checked_page: Page, reader: BookshelfUser
+    stack: StackUrls, browser: Browser, checked_page: Page
 ) -> None:
     page = checked_page
     page.goto(f"{stack.base_url}/?q=notas")
@@ -244,7 +244,7 @@ def test_browser_every_page_passes_axe_and_fits_a_phone(
                 problems[f"{path} at {width} px"] = found
             shot = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "library"
             page.screenshot(path=str(SCREENSHOTS / "pages" / f"{shot}-{width}.png"), full_page=True)
-    logged_out = page.context.browser.new_context(viewport={"width": 375, "height": 800})
+    logged_out = browser.new_context(viewport={"width": 375, "height": 800})
     logged_out.add_init_script(path=str(AXE))
     anonymous = logged_out.new_page()
     for path in ["/auth/login", "/auth/register"]:

@@ -284,7 +284,7 @@ def test_deleted_books_are_labelled_as_such(
     book_url = client.post("/books/new", data={"title": "Borrowed", "author": "X"}).location
     client.post(f"{book_url}/delete")
     page = client.get("/notifications/").get_data(as_text=True)
-    assert page.count('<td data-label="Book"><bdi>Borrowed</bdi></td>') == 2
+    assert page.count('<td data-label="About"><bdi>Borrowed</bdi></td>') == 2
     assert "Book added" in page and "Book deleted" in page
 
 

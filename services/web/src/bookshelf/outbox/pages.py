@@ -11,10 +11,11 @@ from werkzeug.wrappers import Response
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
 from bookshelf.outbox import queries
+from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.reasons import explanation
 from bookshelf.outbox.resend import ResendOutcome, resend
 from bookshelf.pagination import past_the_end, requested_page
-from bookshelf_tasks.delivery import EmailStatus
+from bookshelf_tasks.delivery import EmailStatus, HoldReason
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 25
@@ -29,7 +30,32 @@ STATE_LABELS = {
         "May not have arrived: the connection to the mail server was lost while it was being sent"
     ),
 }
-KIND_LABELS = {"added": _l("Book added"), "deleted": _l("Book deleted")}
+# Why a held email waits (its hold_reason), in place of its state.
+HOLD_LABELS = {
+    HoldReason.UNVERIFIED: _l("Waiting: verify your email address and it will be sent"),
+}
+KIND_LABELS = {
+    "added": _l("Book added"),
+    "deleted": _l("Book deleted"),
+    "verify_address": _l("Verify your address"),
+}
+# What an email that is not about a book is about, from its public details and `to`
+# (the address it goes to); never from a secret detail (a link).
+SUMMARIES = {
+    "verify_address": _l("Verification link for %(to)s"),
+}
+
+
+def summary(event: EmailEvent) -> str:
+    """The "About" cell: the book's title, or what the other email is about."""
+    if event.book is not None:
+        return str(event.book["title"] or "")
+    template = SUMMARIES.get(event.kind)
+    if template is None:
+        return ""
+    return str(template) % {**(event.details or {}), "to": event.payload.get("user_email", "")}
+
+
 # While an email is in flight the page reloads itself (a meta refresh: no script), each
 # time a little later, so a long broker or SMTP outage is not polled every 5 s for
 # ever: about 8 minutes in all, then a "Reload" button. The count travels in the URL.
@@ -63,7 +89,9 @@ def index() -> Response | str:
         next_reloads=reloads + 1,
         form=ConfirmForm(),
         state_labels=STATE_LABELS,
+        hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,
+        summary=summary,
         explanation=explanation,
     )
 

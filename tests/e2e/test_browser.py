@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 # Fetched by scripts/bootstrap.sh (npm, pinned); injected before each page's own scripts,
 # which the page's CSP (script-src 'self') would not allow from a <script> tag.
 AXE = REPO / ".tools" / "axe-core" / "axe.min.js"
+# Every page at every width, to look at after a run (git-ignored, never the README's).
+PAGE_SHOTS = REPO / "bench" / "results" / "screenshots" / "pages"
 WIDTHS = (1280, 375)
 SCREENSHOTS = (
     REPO / "docs" / "screenshots"
@@ -230,7 +232,8 @@ def test_browser_every_page_passes_axe_and_fits_a_phone(
         "/docs/api/",
     ]
     problems: dict[str, list[str]] = {}
-    (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
+    PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         for path in paths:
@@ -243,7 +246,9 @@ def test_browser_every_page_passes_axe_and_fits_a_phone(
             if found:
                 problems[f"{path} at {width} px"] = found
             shot = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "library"
-            page.screenshot(path=str(SCREENSHOTS / "pages" / f"{shot}-{width}.png"), full_page=True)
+            page.screenshot(path=str(PAGE_SHOTS / f"{shot}-{width}.png"), full_page=True)
+            if path == "/" and width == 375:  # the README's phone-width view
+                page.screenshot(path=str(SCREENSHOTS / "library-phone.png"))
     logged_out = browser.new_context(viewport={"width": 375, "height": 800})
     logged_out.add_init_script(path=str(AXE))
     anonymous = logged_out.new_page()

@@ -197,3 +197,16 @@ class RestartablePostgres(PostgresServer):
             "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "restart"
         )
         assert done.returncode == 0, done.stderr
+
+
+def small_pages_library(
+    make_app: MakeApp, auth: AuthActions, books: list[tuple[str, str]], per_page: int = 2
+) -> FlaskClient:
+    """A client logged in as a new user who has `books` (title, author), on an app that
+    lists `per_page` books a page, so that a few books make several pages."""
+    app = make_app(BOOKS_PER_PAGE=per_page)
+    client = app.test_client()
+    user = auth.on(app, client).new_user()
+    for title, author in books:
+        insert_book(app, user.id, title=title, author=author)
+    return client

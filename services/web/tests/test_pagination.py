@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bookshelf.pagination import PAGE_MAX, clamp_page
-from services.web.tests.support import AuthActions, MakeApp, insert_book
+from services.web.tests.support import AuthActions, MakeApp, insert_book, small_pages_library
 
 
 @pytest.mark.parametrize(
@@ -38,12 +38,8 @@ def test_a_huge_or_negative_page_is_clamped_not_a_500(
 def test_a_page_after_the_last_redirects_there_keeping_the_search_and_sort(
     make_app: MakeApp, auth: AuthActions
 ) -> None:
-    app = make_app(BOOKS_PER_PAGE=2)
-    client = app.test_client()
-    user = auth.on(app, client).new_user()
-    for n in range(3):
-        insert_book(app, user.id, title=f"Dune {n}")
-    insert_book(app, user.id, title="Emma")
+    books = [(f"Dune {n}", "Frank Herbert") for n in range(3)] + [("Emma", "Jane Austen")]
+    client = small_pages_library(make_app, auth, books)
     response = client.get("/?q=dune&sort=year&order=desc&page=999")
     assert response.status_code == 302
     path, _sep, query = response.location.partition("?")

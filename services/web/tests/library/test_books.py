@@ -5,7 +5,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.web.tests.support import AuthActions, MakeApp, books_of, events_of, insert_book
+from services.web.tests.support import (
+    AuthActions,
+    MakeApp,
+    books_of,
+    events_of,
+    insert_book,
+    small_pages_library,
+)
 
 GOOD = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}
 
@@ -181,14 +188,13 @@ def test_an_invalid_edit_is_422_with_the_count_and_changes_nothing(
 def test_the_list_has_a_search_box_and_keeps_search_and_sort_in_its_links(
     make_app: MakeApp, auth: AuthActions
 ) -> None:
-    app = make_app(BOOKS_PER_PAGE=2)
-    client = app.test_client()
-    user = auth.on(app, client).new_user()
-    for title, author in [("Cien años de soledad", "Gabriel García Márquez"),
-                          ("Crónica de una muerte anunciada", "Gabriel García Márquez"),
-                          ("El otoño del patriarca", "Gabriel García Márquez"),
-                          ("Rayuela", "Julio Cortázar")]:  # fmt: skip
-        insert_book(app, user.id, title=title, author=author)
+    books = [
+        ("Cien años de soledad", "Gabriel García Márquez"),
+        ("Crónica de una muerte anunciada", "Gabriel García Márquez"),
+        ("El otoño del patriarca", "Gabriel García Márquez"),
+        ("Rayuela", "Julio Cortázar"),
+    ]
+    client = small_pages_library(make_app, auth, books)
     page = client.get("/?q=garcia+marquez&sort=title&order=desc").get_data(as_text=True)
     assert "3 libros coinciden" in page
     assert 'value="garcia marquez"' in page

@@ -2,7 +2,7 @@
 edit, search and sort a library; and every page at 1280 and 375 px wide, checked by
 axe-core (0 violations) and never wider than the window.
 
-Uses Debian's chromium (never `playwright install`). The screenshots go to the
+The screenshots go to the
 git-ignored bench/results/screenshots/; with E2E_UPDATE_SCREENSHOTS=1 they replace the
 README's in docs/screenshots/ (each run differs in its addresses and times, so an
 ordinary run must not dirty the tree).
@@ -17,26 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailhog import MailHogClient
+from tests.e2e.browser import checked_context, layout_problems
 from tests.e2e.support import StackUrls
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 REPO = Path(__file__).resolve().parents[2]
-# Fetched by scripts/bootstrap.sh (npm, pinned); injected before each page's own scripts,
-# which the page's CSP (script-src 'self') would not allow from a <script> tag.
-AXE = REPO / ".tools" / "axe-core" / "axe.min.js"
 # Every page at every width, to look at after a run (git-ignored, never the README's).
 PAGE_SHOTS = REPO / "bench" / "results" / "screenshots" / "pages"
 WIDTHS = (1280, 375)
@@ -45,16 +33,6 @@ SCREENSHOTS = (
     if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
     else REPO / "bench" / "results" / "screenshots"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make bootstrap` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -134,20 +112,6 @@ BOOKS = [
 ]  # fmt: skip
 
 
-def axe_violations(page: Page) -> list[str]:
-    """axe-core's verdict on the page as it is: one line per violated rule."""
-    found = page.evaluate("async () => (await axe.run(document)).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in found
-    ]
-
-
-def page_width(page: Page) -> int:
-    width: int = page.evaluate("() => document.documentElement.scrollWidth")
-    return width
-
-
 @pytest.fixture
 def reader(stack: StackUrls) -> BookshelfUser:
     """A user with a library worth searching: long words, an address, right-to-left."""
@@ -160,20 +124,8 @@ def reader(stack: StackUrls) -> BookshelfUser:
 
 @pytest.fixture
 def checked_page(browser: Browser, stack: StackUrls, reader: BookshelfUser) -> Iterator[Page]:
-    """A browser logged in as `reader` (its session cookie), with axe-core in every page."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make bootstrap` (it fetches axe-core with npm)")
-    context = browser.new_context(
-        locale="es-ES", viewport={"width": WIDTHS[0], "height": 800}, device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    context.add_init_script(path=str(AXE))
-    context.add_cookies(
-        [
-            {"name": c.name, "value": c.value or "", "url": stack.base_url}
-            for c in reader.http.cookies
-        ]
-    )
+    """A browser logged in as `reader`, with axe-core in every page."""
+    context = checked_context(browser, stack.base_url, reader, WIDTHS[0])
     yield context.new_page()
     context.close()
 
@@ -240,23 +192,18 @@ def test_browser_every_page_passes_axe_and_fits_a_phone(
             page.goto(f"{stack.base_url}{path}")
             if path == "/docs/api/":
                 expect(page.locator(".opblock-summary-path").first).to_be_visible()
-            found = axe_violations(page)
-            if page_width(page) > width:
-                found.append(f"the page is {page_width(page)} px wide")
+            found = layout_problems(page)
             if found:
                 problems[f"{path} at {width} px"] = found
             shot = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "library"
             page.screenshot(path=str(PAGE_SHOTS / f"{shot}-{width}.png"), full_page=True)
             if path == "/" and width == 375:  # the README's phone-width view
                 page.screenshot(path=str(SCREENSHOTS / "library-phone.png"))
-    logged_out = browser.new_context(viewport={"width": 375, "height": 800})
-    logged_out.add_init_script(path=str(AXE))
+    logged_out = checked_context(browser, stack.base_url, width=375)
     anonymous = logged_out.new_page()
     for path in ["/auth/login", "/auth/register"]:
         anonymous.goto(f"{stack.base_url}{path}")
-        found = axe_violations(anonymous) + (
-            [f"{page_width(anonymous)} px wide"] if page_width(anonymous) > 375 else []
-        )
+        found = layout_problems(anonymous)
         if found:
             problems[f"{path} at 375 px"] = found
     logged_out.close()

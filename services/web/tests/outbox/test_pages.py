@@ -21,7 +21,7 @@ from services.web.tests.outbox.support import (
 )
 from services.web.tests.support import Account, AuthActions
 
-REFRESH = re.compile(r'<meta http-equiv="refresh" content="(\d+); url=([^"]+)">')
+REFRESH = re.compile(r'id="auto-reload" data-reload-after="(\d+)"\s+data-reload-url="([^"]+)"')
 
 # (state, Spanish label, English label, button: None, or its (Spanish, English) text)
 CASES = [
@@ -157,7 +157,9 @@ def test_the_page_refreshes_itself_only_while_an_email_is_on_its_way(
     refresh = REFRESH.search(client.get("/notifications/").get_data(as_text=True))
     assert refresh is not None
     assert refresh.groups() == ("5", "/notifications/?reloads=1")
-
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert 'src="/static/emails-reload.js"' in page
+    assert 'http-equiv="refresh"' not in page  # WCAG 2.2.1: no timed meta refresh
 
 def test_the_self_reload_backs_off_then_stops_with_a_reload_button(
     app: Flask, client: FlaskClient, auth: AuthActions

@@ -56,7 +56,7 @@ def summary(event: EmailEvent) -> str:
     return str(template) % {**(event.details or {}), "to": event.payload.get("user_email", "")}
 
 
-# While an email is in flight the page reloads itself (a meta refresh: no script), each
+# While an email is in flight the page reloads itself (static/emails-reload.js), each
 # time a little later, so a long broker or SMTP outage is not polled every 5 s for
 # ever: about 8 minutes in all, then a "Reload" button. The count travels in the URL.
 RELOAD_DELAYS_S = (5, 5, 5, 10, 10, 20, 30, 60, 60, 120, 120)

@@ -161,6 +161,7 @@ def test_the_page_refreshes_itself_only_while_an_email_is_on_its_way(
     assert 'src="/static/emails-reload.js"' in page
     assert 'http-equiv="refresh"' not in page  # WCAG 2.2.1: no timed meta refresh
 
+
 def test_the_self_reload_backs_off_then_stops_with_a_reload_button(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:

@@ -74,4 +74,3 @@ class Book(db.Model):  # type: ignore[name-defined]
             "notes": self.notes,
             "created_at": self.created_at.isoformat(),
         }
-

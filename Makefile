@@ -66,8 +66,12 @@ bench: bootstrap ## The goals table P1-P6 + scale-out, cold start, memory (BENCH
 
 ## --- run without Docker ---------------------------------------------------
 .PHONY: dev
-dev: bootstrap ## Run the whole stack as local processes and print the URLs
+dev: bootstrap ## Run the whole stack as local processes (data kept in .devstack/data)
 	$(PY) -m devstack
+
+.PHONY: dev-reset
+dev-reset: bootstrap ## Wipe the data `make dev` keeps (users, books, tokens)
+	$(PY) -m devstack reset
 
 ## --- run with Docker ------------------------------------------------------
 .PHONY: up

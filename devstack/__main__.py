@@ -1,12 +1,16 @@
 """`make dev`: the whole stack as local processes until Ctrl-C or SIGTERM.
+`python -m devstack reset` (`make dev-reset`): wipe the data it kept.
 
-State and logs go to `.devstack/` (git-ignored), emptied at each start; Postgres
-keeps its log in its own temporary dir. The start-up summary lists every log file.
+Runtime state and logs go to `.devstack/` (git-ignored), emptied at each start except
+`.devstack/data/`: the database (users, books, tokens, emails' states) and the secret
+key that signs the sessions, so a restart keeps them and the logged-in browser. The
+start-up summary says where that is and lists every log file.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -18,9 +22,9 @@ from devstack.gunicorn import REPO
 from devstack.process import StackError
 from devstack.stack import RELAY_INTERVAL_S, LocalStack
 
-STATE_DIR = REPO / ".devstack"
-
-
+# DEVSTACK_DIR: another folder, for the test that restarts `make dev`.
+STATE_DIR = Path(os.environ.get("DEVSTACK_DIR") or REPO / ".devstack")
+DATA_DIR = STATE_DIR / "data"
 PID_FILE = STATE_DIR / "devstack.pid"
 
 
@@ -32,6 +36,34 @@ def running_instance() -> int | None:
     except (OSError, ValueError):
         return None
     return pid
+
+
+def secret_key() -> str:
+    """The dev stack's SECRET_KEY, made once and kept in DATA_DIR."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def empty_state_dir() -> None:
+    """Everything of the last run but its data."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    for entry in STATE_DIR.iterdir():
+        if entry != DATA_DIR:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def reset() -> int:
+    other = running_instance()
+    if other is not None:
+        print(f"`make dev` runs (pid {other}); stop it before wiping its data.", file=sys.stderr)
+        return 1
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+    print(f"Wiped {shown(DATA_DIR)}: the next `make dev` starts with an empty database.")
+    return 0
 
 
 def log_files(stack: LocalStack) -> dict[str, Path]:
@@ -56,18 +88,24 @@ def summary(stack: LocalStack) -> str:
         f"  Outbox relay:    publishes each email at its commit; sweeps every"
         f" {RELAY_INTERVAL_S}s\n"
         f"  Supervisor:      restarts {supervised} if one exits\n"
+        f"  Data:            {shown(DATA_DIR)} (kept across restarts; `make dev-reset`"
+        f" wipes it)\n"
         f"  Logs:\n{logs}\n"
         f"  Started in {stack.cold_start_seconds:.1f}s. Ctrl-C stops everything."
     )
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv == ["reset"]:
+        return reset()
+    if argv:
+        print("usage: python -m devstack [reset]", file=sys.stderr)
+        return 2
     other = running_instance()
     if other is not None:
         print(f"`make dev` already runs (pid {other}); stop it first.", file=sys.stderr)
         return 1
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
-    STATE_DIR.mkdir(parents=True)
+    empty_state_dir()
     PID_FILE.write_text(str(os.getpid()))
     stop_requested = threading.Event()
 
@@ -78,7 +116,11 @@ def main() -> int:
     # Set before starting, so a Ctrl-C during start-up also stops what already runs.
     signal.signal(signal.SIGTERM, request_stop)
     print("Starting Postgres, broker, MailHog, web, worker, outbox relay and nginx…", flush=True)
-    stack = LocalStack(STATE_DIR)
+    stack = LocalStack(
+        STATE_DIR,
+        env_overrides={"SECRET_KEY": secret_key()},
+        postgres_dir=DATA_DIR / "postgres",
+    )
     try:
         stack.start()
     except (StackError, KeyboardInterrupt) as exc:
@@ -97,4 +139,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

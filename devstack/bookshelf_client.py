@@ -21,7 +21,8 @@ ACCOUNT_LINK = re.compile(r"https?://\S+?(/auth/(?:verify|reset|account/email)/[
 BOOK_PAGE = re.compile(r"/books/(\d+)$")
 # One row of the /notifications table: the book's title cell, then its state's CSS class.
 EMAIL_ROW = re.compile(
-    r'<tr id="event-[^"]+">\s*<td>(?P<title>[^<]*)</td>.*?class="state state-(?P<state>[a-z]+)"',
+    r'<tr id="event-[^"]+">\s*<td[^>]*>(?:<bdi>)?(?P<title>[^<]*)(?:</bdi>)?</td>'
+    r'.*?class="state state-(?P<state>[a-z]+)"',
     re.DOTALL,
 )
 

@@ -1,4 +1,5 @@
-"""A throwaway Postgres cluster: initdb into a temp dir, started on a free port.
+"""A Postgres cluster on a free port: throwaway (initdb into a temp dir, removed at
+stop) or, given a `root`, kept there across runs (`make dev`'s data).
 
 initdb refuses to run as root, so as root every Postgres binary runs as the
 `postgres` user through runuser, on a directory that user owns.
@@ -29,12 +30,21 @@ def postgres_bindir() -> Path:
 
 
 class PostgresServer:
-    def __init__(self, port: int | None = None, user: str = "postgres") -> None:
+    def __init__(
+        self, port: int | None = None, user: str = "postgres", root: Path | None = None
+    ) -> None:
+        """`root`: a directory whose cluster outlives this server (made at the first
+        start, used again after); None: a temporary one, removed at stop."""
         self.port = port or free_port()
         self.user = user
         self.bindir = postgres_bindir()
         self.as_root = os.geteuid() == 0
-        self.root = Path(tempfile.mkdtemp(prefix="bookshelf-pg-"))
+        self.persistent = root is not None
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="bookshelf-pg-"))
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+        self.root = root
         self.data_dir = self.root / "data"
         self.log_path = self.root / "postgres.log"
 
@@ -44,10 +54,7 @@ class PostgresServer:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
-    def start(self) -> PostgresServer:
-        if self.as_root:
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+    def _initdb(self) -> None:
         initdb = self._run(
             "initdb",
             "-D",
@@ -63,7 +70,16 @@ class PostgresServer:
         )
         if initdb.returncode != 0:
             raise StackError(f"postgres initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c max_connections=200"
+
+    def start(self) -> PostgresServer:
+        if self.as_root:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        # -F (no fsync) only where the data is thrown away anyway.
+        no_fsync = "" if self.persistent else " -F"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root}{no_fsync} -c max_connections=200"
         started = self._run(
             "pg_ctl",
             "-D",
@@ -92,9 +108,9 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, exist_ok: bool = False) -> str:
         done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
-        if done.returncode != 0:
+        if done.returncode != 0 and not (exist_ok and "already exists" in done.stderr):
             raise StackError(f"createdb {name} failed: {done.stderr}")
         return self.url(name)
 
@@ -108,6 +124,9 @@ class PostgresServer:
             raise StackError(f"postgres restart failed:\n{done.stdout}\n{done.stderr}")
 
     def stop(self) -> None:
+        if self.persistent:  # a clean shutdown: no crash recovery at the next start
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop")
+            return
         if self.data_dir.exists():
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)

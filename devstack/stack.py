@@ -74,13 +74,15 @@ class LocalStack:
         smtp_port: int | None = None,
         env_overrides: Mapping[str, str] | None = None,
         email_niceness: int | None = None,
+        postgres_dir: Path | None = None,
     ) -> None:
         """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
         puts its own server in front). `env_overrides`: settings of web, relay and
         worker that differ from the defaults below (the fault suite's short leases).
         `email_niceness`: the worker's and relay's nice value (default
         DEVSTACK_EMAIL_NICENESS, else EMAIL_NICENESS); each start applies the current
-        `worker.process.niceness` and `relay.niceness`."""
+        `worker.process.niceness` and `relay.niceness`. `postgres_dir`: where the
+        database outlives the stack (`make dev`); by default it is thrown away with it."""
         if email_niceness is None:
             email_niceness = int(os.environ.get("DEVSTACK_EMAIL_NICENESS", EMAIL_NICENESS))
         self.owns_workdir = workdir is None
@@ -94,7 +96,7 @@ class LocalStack:
         self.cold_start_seconds: float | None = None
         self._started: set[str] = set()
 
-        self.postgres = PostgresServer()
+        self.postgres = PostgresServer(root=postgres_dir)
         self.broker = BrokerServer(self.workdir / "broker")
         self.mailhog = MailHogServer(self.workdir)
         self.env = {
@@ -242,7 +244,7 @@ class LocalStack:
 
     def _start_database(self) -> None:
         self._run("postgres")
-        self.postgres.create_database(DATABASE_NAME)
+        self.postgres.create_database(DATABASE_NAME, exist_ok=self.postgres.persistent)
         self._timed("migrate", lambda: run_migrations(self.env, self.workdir / "migrate.log"))
         self._run("outbox-relay")
 

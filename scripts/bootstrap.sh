@@ -48,6 +48,32 @@ if [[ ! -x $tools_bin/MailHog ]]; then
   (cd "$repo/tools/mailhog" && GOBIN=$tools_bin GOFLAGS=-mod=readonly go install github.com/mailhog/MailHog)
 fi
 
+# axe-core, the accessibility checker the browser test runs in every page: npm's
+# package, pinned by version and by the registry's integrity hash, into .tools/.
+axe_version=4.14.1
+axe_integrity=sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+axe_dir=$repo/.tools/axe-core
+if [[ ! -f $axe_dir/axe.min.js || $(cat "$axe_dir/VERSION" 2>/dev/null) != "$axe_version" ]]; then
+  if ! command -v npm >/dev/null; then
+    [[ $(id -u) -eq 0 ]] || { echo "bootstrap: npm is missing; install it as root." >&2; exit 1; }
+    log "apt-get install npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  log "axe-core $axe_version into .tools/axe-core (npm pack)"
+  pack_dir=$(mktemp -d)
+  trap 'rm -rf "$pack_dir"' EXIT
+  got=$(cd "$pack_dir" && npm pack --silent --json "axe-core@$axe_version" | "$python" -c 'import json, sys; print(json.load(sys.stdin)[0]["integrity"])')
+  if [[ $got != "$axe_integrity" ]]; then
+    echo "bootstrap: axe-core $axe_version has integrity $got, expected $axe_integrity" >&2
+    exit 1
+  fi
+  mkdir -p "$axe_dir"
+  tar -xzf "$pack_dir"/axe-core-*.tgz -C "$pack_dir"
+  cp "$pack_dir/package/axe.min.js" "$pack_dir/package/LICENSE" "$axe_dir/"
+  echo "$axe_version" >"$axe_dir/VERSION"
+fi
+
 stamp=$venv/.requirements.sha256
 want=$(cat "$repo"/requirements-dev.txt "$repo"/shared/pyproject.toml "$repo"/services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then

@@ -155,11 +155,17 @@ def assert_error_shape(response: TestResponse, status: int) -> dict[str, Any]:
 
 
 def insert_book(
-    app: Flask, owner_id: int, title: str = "Dune", author: str = "Frank Herbert"
+    app: Flask,
+    owner_id: int,
+    title: str = "Dune",
+    author: str = "Frank Herbert",
+    *,
+    isbn: str | None = None,
+    year: int | None = None,
 ) -> int:
     """A book straight in the database (no outbox row); its id."""
     with app.app_context():
-        book = Book(owner_id=owner_id, title=title, author=author)
+        book = Book(owner_id=owner_id, title=title, author=author, isbn=isbn, year=year)
         db.session.add(book)
         db.session.commit()
         return book.id
@@ -197,3 +203,16 @@ class RestartablePostgres(PostgresServer):
             "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "restart"
         )
         assert done.returncode == 0, done.stderr
+
+
+def small_pages_library(
+    make_app: MakeApp, auth: AuthActions, books: list[tuple[str, str]], per_page: int = 2
+) -> FlaskClient:
+    """A client logged in as a new user who has `books` (title, author), on an app that
+    lists `per_page` books a page, so that a few books make several pages."""
+    app = make_app(BOOKS_PER_PAGE=per_page)
+    client = app.test_client()
+    user = auth.on(app, client).new_user()
+    for title, author in books:
+        insert_book(app, user.id, title=title, author=author)
+    return client

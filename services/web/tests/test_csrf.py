@@ -97,3 +97,17 @@ def test_bearer_api_write_needs_no_csrf_token(csrf_app: Flask, csrf_auth: AuthAc
     )
     assert response.status_code == 201
     assert book_titles(csrf_app, account.id) == ["Dune"]
+
+
+def test_edit_form_and_session_patch_need_the_token(
+    csrf_app: Flask, csrf_client: FlaskClient, csrf_auth: AuthActions
+) -> None:
+    user = csrf_auth.new_user()
+    book_id = insert_book(csrf_app, user.id, title="Keep me", author="A")
+    assert csrf_client.post(f"/books/{book_id}/edit", data=BOOK).status_code == 400
+    assert csrf_client.patch(f"/api/v1/books/{book_id}", json={"title": "X"}).status_code == 403
+    assert book_titles(csrf_app, user.id) == ["Keep me"]
+    token = page_token(csrf_client, f"/books/{book_id}/edit")
+    edited = csrf_client.post(f"/books/{book_id}/edit", data={**BOOK, "csrf_token": token})
+    assert edited.status_code == 302
+    assert book_titles(csrf_app, user.id) == ["Dune"]

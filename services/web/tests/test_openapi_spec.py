@@ -17,7 +17,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from bookshelf.api import openapi_text
-from bookshelf.library import isbn
+from bookshelf.library import isbn, listing
 from bookshelf.library.book_input import YEAR_MIN, validate_book, year_max
 from services.web.tests.support import served_openapi, spec_validator
 
@@ -168,3 +168,24 @@ def test_the_schema_and_the_rules_agree_on_the_isbn() -> None:
     for final_newline in ("0441172717\n", "\n"):
         _data, errors = validate_book({**DUNE, "isbn": final_newline})
         assert set(errors) == {"isbn"}
+
+
+# --- The list's query parameters: the document and library/listing.py agree ------------
+
+
+def test_the_list_parameters_are_the_ones_the_api_reads(spec: dict[str, Any]) -> None:
+    parameters = {p["name"]: p["schema"] for p in spec["paths"]["/books"]["get"]["parameters"]}
+    assert parameters["sort"]["enum"] == list(listing.SORTS)
+    assert parameters["sort"]["default"] == listing.DEFAULT_SORT
+    assert parameters["order"]["enum"] == list(listing.ORDERS)
+    assert parameters["order"]["default"] == listing.DEFAULT_ORDER
+    assert parameters["q"]["maxLength"] == listing.QUERY_MAX
+
+
+def test_patch_takes_any_subset_of_the_book_fields(spec: dict[str, Any]) -> None:
+    patch = spec["components"]["schemas"]["BookPatch"]
+    assert "required" not in patch
+    assert set(patch["properties"]) == set(spec["components"]["schemas"]["BookInput"]["properties"])
+    validator = spec_validator("BookPatch")
+    assert validator.is_valid({}) and validator.is_valid({"year": None})
+    assert not validator.is_valid({"title": ""}) and not validator.is_valid({"id": 3})

@@ -32,7 +32,7 @@ def test_a_line_is_stripped(value: str, clean: str) -> None:
         (7, "Must be text."),
         ("two\nlines", "Must not contain line breaks or control characters."),
         ("lone \ud800 surrogate", "Must not contain line breaks or control characters."),
-        ("x" * 11, "Must be at most 10 characters."),
+        ("x" * 11, "Must be at most 10 characters (this one has 11)."),
     ],
 )
 def test_what_a_line_refuses(value: Any, message: str) -> None:

@@ -34,7 +34,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_features(app)
 
-    from bookshelf.i18n import return_path
+    from bookshelf.i18n import isolated, return_path
+
+    app.add_template_filter(isolated, "bdi")
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_features(app: Flask) -> None:
-    from bookshelf import accounts, api, health, i18n, library, outbox
+    from bookshelf import accounts, api, api_docs, health, i18n, library, outbox
     from bookshelf.errors import register_error_handlers
 
     register_error_handlers(app)
@@ -73,6 +75,7 @@ def _register_features(app: Flask) -> None:
     library.init_app(app)
     outbox.init_app(app)
     api.init_app(app)  # after the features: their API routes join its blueprint
+    app.register_blueprint(api_docs.bp)
 
 
 def _migrations_dir() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
@@ -36,6 +37,19 @@ def return_path() -> str:
     if request.method == "GET" and request.query_string:
         return request.full_path
     return request.path
+
+
+def isolated(value: object) -> Markup:
+    """`value`, escaped, in a <bdi> (the template filter `bdi`): a right-to-left title
+    or name inside a left-to-right sentence keeps its own direction and leaves the
+    words and numbers around it where they were."""
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+def sentence(template: str, **values: object) -> Markup:
+    """A translated `template` (already through gettext, not yet formatted) with each
+    value escaped and isolated, for flash messages."""
+    return escape(template) % {name: isolated(v) for name, v in values.items()}
 
 
 @bp.post("/locale/<code>")

@@ -70,5 +70,9 @@ def check_line(value: Any, max_len: int) -> tuple[str | None, str | None]:
     if not has_visible_char(clean):
         return None, _("Must contain at least one visible character.")
     if len(clean) > max_len:
-        return None, _("Must be at most %(max)d characters.", max=max_len)
+        return None, _(
+            "Must be at most %(max)d characters (this one has %(count)d).",
+            max=max_len,
+            count=len(clean),
+        )
     return clean, None

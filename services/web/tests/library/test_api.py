@@ -225,3 +225,133 @@ def test_responses_match_the_openapi_schemas(client: FlaskClient, token: str) ->
     invalid = {"title": "", "author": "x" * 201, "isbn": "1"}
     assert not spec_validator("BookInput").is_valid(invalid)
     assert spec_validator("BookInput").is_valid(BOOK)
+
+
+# --- PATCH: edit, with the rules of a new book and no email ----------------------------
+
+
+def test_patch_changes_the_fields_sent_keeps_the_rest_and_sends_no_email(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    account = auth.create_user()
+    token = auth.api_token(account)
+    book = client.post("/api/v1/books", json=BOOK, headers=bearer(token)).get_json()
+    before = len(events_of(app, account.id))
+    response = client.patch(
+        f"/api/v1/books/{book['id']}",
+        json={"title": " Dune Messiah ", "year": 1969, "notes": None, "isbn": "0-441-17269-5"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 200
+    edited = response.get_json()
+    assert spec_validator("Book").is_valid(edited)
+    assert (edited["title"], edited["author"], edited["year"]) == (
+        "Dune Messiah",
+        "Frank Herbert",
+        1969,
+    )
+    assert edited["isbn"] == "0441172695" and edited["created_at"] == book["created_at"]
+    assert len(events_of(app, account.id)) == before  # an edit sends no email
+    [stored] = books_of(app, account.id)
+    assert (stored.title, stored.year, stored.isbn) == ("Dune Messiah", 1969, "0441172695")
+    cleared = client.patch(
+        f"/api/v1/books/{book['id']}", json={"isbn": None, "year": None}, headers=bearer(token)
+    ).get_json()
+    assert (cleared["isbn"], cleared["year"], cleared["title"]) == (None, None, "Dune Messiah")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"author": None}, "author"),
+        ({"isbn": "978-0-441-17271-8"}, "isbn"),
+        ({"year": "1965"}, "year"),
+        ({"notes": 5}, "notes"),
+        ({"colour": "red"}, "colour"),
+        ({"id": 7}, "id"),
+    ],
+)
+def test_an_invalid_patch_is_422_and_changes_nothing(
+    app: Flask, client: FlaskClient, auth: AuthActions, body: dict[str, Any], field: str
+) -> None:
+    account = auth.create_user()
+    token = auth.api_token(account)
+    book_id = insert_book(app, account.id, title="Dune", author="Frank Herbert", year=1965)
+    response = client.patch(f"/api/v1/books/{book_id}", json=body, headers=bearer(token))
+    assert field in assert_error_shape(response, 422)["fields"]
+    [stored] = books_of(app, account.id)
+    assert (stored.title, stored.author, stored.year, stored.isbn) == (
+        "Dune",
+        "Frank Herbert",
+        1965,
+        None,
+    )
+
+
+def test_patch_of_another_users_book_is_404_and_bad_bodies_are_refused(
+    app: Flask, client: FlaskClient, token: str, auth: AuthActions
+) -> None:
+    owner = auth.create_user()
+    book_id = insert_book(app, owner.id, title="Private")
+    missing = client.patch(
+        f"/api/v1/books/{book_id}", json={"title": "Mine"}, headers=bearer(token)
+    )
+    assert_error_shape(missing, 404)
+    assert [b.title for b in books_of(app, owner.id)] == ["Private"]
+    mine = client.post("/api/v1/books", json=BOOK, headers=bearer(token)).get_json()["id"]
+    url = f"/api/v1/books/{mine}"
+    assert_error_shape(client.patch(url, json=["title"], headers=bearer(token)), 422)
+    assert_error_shape(
+        client.patch(url, data="title=x", headers=bearer(token), content_type="text/plain"), 415
+    )
+    assert_error_shape(
+        client.patch(url, data="{", headers=bearer(token), content_type="application/json"), 400
+    )
+
+
+# --- The list's search and sort --------------------------------------------------------
+
+
+def test_the_list_searches_and_sorts_as_asked(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    account = auth.create_user()
+    token = auth.api_token(account)
+    rows = [
+        ("Cien años de soledad", "García Márquez", 1967),
+        ("El amor en los tiempos del cólera", "García Márquez", 1985),
+        ("Ángeles", "Anónimo", 2001),
+        ("Zorro", "Allende", 2005),
+    ]
+    for title, author, year in rows:
+        insert_book(app, account.id, title=title, author=author, year=year)
+
+    def titles(query: str) -> list[str]:
+        response = client.get(f"/api/v1/books?{query}", headers=bearer(token))
+        assert response.status_code == 200
+        assert spec_validator("BookPage").is_valid(response.get_json())
+        return [item["title"] for item in response.get_json()["items"]]
+
+    assert titles("") == ["Ángeles", "Cien años de soledad",
+                          "El amor en los tiempos del cólera", "Zorro"]  # fmt: skip
+    assert titles("q=garcia+MARQUEZ&sort=year&order=desc") == [
+        "El amor en los tiempos del cólera",
+        "Cien años de soledad",
+    ]
+    assert titles("q=colera") == ["El amor en los tiempos del cólera"]
+    assert titles("sort=author") == ["Zorro", "Ángeles", "Cien años de soledad",
+                                     "El amor en los tiempos del cólera"]  # fmt: skip
+    assert titles("q=nada") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("sort=price", "sort"), ("order=up", "order"), ("q=" + "x" * 201, "q"), ("q=a%00b", "q")],
+)
+def test_an_unknown_sort_or_a_bad_query_is_422(
+    client: FlaskClient, token: str, query: str, field: str
+) -> None:
+    response = client.get(f"/api/v1/books?{query}", headers=bearer(token))
+    assert field in assert_error_shape(response, 422)["fields"]

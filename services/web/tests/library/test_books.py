@@ -1,10 +1,18 @@
-"""The library pages: add, list (sorted, paginated), view, delete, IDOR, bad input."""
+"""The library pages: add, edit, list (searched, sorted, paginated), view, delete, IDOR,
+bad input."""
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.web.tests.support import AuthActions, books_of, events_of, insert_book
+from services.web.tests.support import (
+    AuthActions,
+    MakeApp,
+    books_of,
+    events_of,
+    insert_book,
+    small_pages_library,
+)
 
 GOOD = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}
 
@@ -25,7 +33,7 @@ def test_add_book_stores_normalized_values(
     )
     assert response.location == f"/books/{book.id}"
     page = client.get(response.location).get_data(as_text=True)
-    assert "«Dune» se añadió a tu biblioteca." in page
+    assert "«<bdi>Dune</bdi>» se añadió a tu biblioteca." in page
     assert "9780441172719" in page and "Spice\nmust flow" in page
 
 
@@ -107,12 +115,18 @@ def test_delete_asks_for_confirmation_then_deletes(
     response = client.post(f"/books/{book_id}/delete")
     assert response.status_code == 302 and response.location == "/"
     assert books_of(app, user.id) == []
-    assert "«Dune» se eliminó." in client.get("/").get_data(as_text=True)
+    assert "«<bdi>Dune</bdi>» se eliminó." in client.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/books/{id}"), ("get", "/books/{id}/delete"), ("post", "/books/{id}/delete")],
+    [
+        ("get", "/books/{id}"),
+        ("get", "/books/{id}/edit"),
+        ("post", "/books/{id}/edit"),
+        ("get", "/books/{id}/delete"),
+        ("post", "/books/{id}/delete"),
+    ],
 )
 def test_another_users_book_is_404_and_stays_intact(
     app: Flask, client: FlaskClient, auth: AuthActions, method: str, path: str
@@ -120,7 +134,7 @@ def test_another_users_book_is_404_and_stays_intact(
     owner = auth.create_user()
     book_id = insert_book(app, owner.id, title="Private")
     auth.new_user(name="Mallory")
-    response = getattr(client, method)(path.format(id=book_id))
+    response = getattr(client, method)(path.format(id=book_id), data=GOOD)
     assert response.status_code == 404
     assert "Private" not in response.get_data(as_text=True)
     assert [b.title for b in books_of(app, owner.id)] == ["Private"]
@@ -131,3 +145,76 @@ def test_another_users_book_is_404_and_stays_intact(
 def test_out_of_range_ids_are_404(client: FlaskClient, auth: AuthActions, book_id: str) -> None:
     auth.new_user()
     assert client.get(f"/books/{book_id}").status_code == 404
+
+
+def test_edit_shows_the_book_then_saves_every_field_without_an_email(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    user = auth.new_user()
+    client.post("/books/new", data={**GOOD, "year": "1965"})
+    [book] = books_of(app, user.id)
+    emails = len(events_of(app, user.id))
+    form = client.get(f"/books/{book.id}/edit").get_data(as_text=True)
+    assert 'value="Dune"' in form and 'value="1965"' in form and "Editar «<bdi>Dune</bdi>»" in form
+    assert f'href="/books/{book.id}/edit"' in client.get(f"/books/{book.id}").get_data(as_text=True)
+    edited = {"title": "Dune Messiah", "author": "F. Herbert", "isbn": "0-441-17269-5",
+              "year": "1969", "notes": "Second"}  # fmt: skip
+    response = client.post(f"/books/{book.id}/edit", data=edited)
+    assert response.status_code == 302 and response.location == f"/books/{book.id}"
+    [saved] = books_of(app, user.id)
+    assert (saved.title, saved.author, saved.isbn, saved.year, saved.notes) == (
+        "Dune Messiah", "F. Herbert", "0441172695", 1969, "Second"
+    )  # fmt: skip
+    assert len(events_of(app, user.id)) == emails  # an edit sends no email
+    assert "«<bdi>Dune Messiah</bdi>» se guardó." in client.get(response.location).get_data(
+        as_text=True
+    )
+
+
+def test_an_invalid_edit_is_422_with_the_count_and_changes_nothing(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    user = auth.new_user()
+    book_id = insert_book(app, user.id, title="Dune")
+    response = client.post(f"/books/{book_id}/edit", data={**GOOD, "title": "t" * 245})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Debe tener como máximo 200 caracteres (tiene 245)." in page
+    assert "t" * 245 in page  # what was typed stays, to be shortened
+    assert 'maxlength="200"' not in page and 'data-max-chars="200"' in page
+    assert [b.title for b in books_of(app, user.id)] == ["Dune"]
+
+
+def test_the_list_has_a_search_box_and_keeps_search_and_sort_in_its_links(
+    make_app: MakeApp, auth: AuthActions
+) -> None:
+    books = [
+        ("Cien años de soledad", "Gabriel García Márquez"),
+        ("Crónica de una muerte anunciada", "Gabriel García Márquez"),
+        ("El otoño del patriarca", "Gabriel García Márquez"),
+        ("Rayuela", "Julio Cortázar"),
+    ]
+    client = small_pages_library(make_app, auth, books)
+    page = client.get("/?q=garcia+marquez&sort=title&order=desc").get_data(as_text=True)
+    assert "3 libros coinciden" in page
+    assert 'value="garcia marquez"' in page
+    assert '<option value="title" selected>' in page and '<option value="desc" selected>' in page
+    assert page.index("El otoño") < page.index("Crónica")
+    assert "Rayuela" not in page and "Cien años" not in page  # on page 2
+    assert 'href="/?page=2&amp;q=garcia+marquez&amp;order=desc"' in page
+    nothing = client.get("/?q=borges").get_data(as_text=True)
+    assert "Ningún libro coincide con «borges»." in nothing
+    odd = client.get("/?sort=price&order=sideways")  # unknown: the defaults, not an error
+    assert odd.status_code == 200 and "Cien años" in odd.get_data(as_text=True)
+
+
+def test_titles_and_authors_keep_their_own_direction(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    user = auth.new_user()
+    book_id = insert_book(app, user.id, title="ספר החול", author="בורחס")
+    listing = client.get("/").get_data(as_text=True)
+    assert 'class="book-title" dir="auto">ספר החול</a>' in listing
+    assert "<bdi>בורחס</bdi>" in listing
+    detail = client.get(f"/books/{book_id}").get_data(as_text=True)
+    assert '<h1 dir="auto">ספר החול</h1>' in detail

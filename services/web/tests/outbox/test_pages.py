@@ -21,7 +21,7 @@ from services.web.tests.outbox.support import (
 )
 from services.web.tests.support import Account, AuthActions
 
-REFRESH = '<meta http-equiv="refresh" content="5">'
+REFRESH = re.compile(r'id="auto-reload" data-reload-after="(\d+)"\s+data-reload-url="([^"]+)"')
 
 # (state, Spanish label, English label, button: None, or its (Spanish, English) text)
 CASES = [
@@ -115,9 +115,21 @@ def test_each_row_shows_book_kind_time_and_a_human_state(
             label = button[0] if locale == "es" else button[1]
             assert re.search(rf"<button[^>]*>{label}</button>", shown), shown
             assert f'action="/notifications/{ids[state]}/retry"' in shown
-    reason = "Motivo" if locale == "es" else "Reason"
-    assert f"{reason}: 550 no such user" in row_of(page, ids["failed"])
-    assert f"{reason}: connection lost after DATA" in row_of(page, ids["uncertain"])
+    refused = (
+        "El servidor de correo rechazó este correo"
+        if locale == "es"
+        else "The mail server refused this email"
+    )
+    lost = (
+        "Se perdió la conexión con el servidor de correo mientras se enviaba el correo."
+        if locale == "es"
+        else "The connection to the mail server was lost while the email was being sent."
+    )
+    server_said = '<code lang="en">{}</code>'  # the server's own words, as a detail
+    assert refused in row_of(page, ids["failed"])
+    assert server_said.format("550 no such user") in row_of(page, ids["failed"])
+    assert lost in row_of(page, ids["uncertain"])
+    assert server_said.format("connection lost after DATA") in row_of(page, ids["uncertain"])
     retry = "Reintentar" if locale == "es" else "Retry"
     assert retry not in row_of(page, ids["uncertain"])  # its own wording, not "Retry"
 
@@ -140,9 +152,34 @@ def test_the_page_refreshes_itself_only_while_an_email_is_on_its_way(
 ) -> None:
     account = auth.new_user()
     events_in(app, account.id, [EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.UNCERTAIN])
-    assert REFRESH not in client.get("/notifications/").get_data(as_text=True)
+    assert not REFRESH.search(client.get("/notifications/").get_data(as_text=True))
     events_in(app, account.id, [EmailStatus.SENDING])
-    assert REFRESH in client.get("/notifications/").get_data(as_text=True)
+    refresh = REFRESH.search(client.get("/notifications/").get_data(as_text=True))
+    assert refresh is not None
+    assert refresh.groups() == ("5", "/notifications/?reloads=1")
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert 'src="/static/emails-reload.js"' in page
+    assert 'http-equiv="refresh"' not in page  # WCAG 2.2.1: no timed meta refresh
+
+
+def test_the_self_reload_backs_off_then_stops_with_a_reload_button(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """A long outage: each reload comes later than the one before, then none."""
+    account = auth.new_user(locale="en")
+    events_in(app, account.id, [EmailStatus.PENDING])
+    delays, url = [], "/notifications/"
+    for _reload in range(50):
+        page = client.get(url).get_data(as_text=True)
+        refresh = REFRESH.search(page)
+        if refresh is None:
+            break
+        delays.append(int(refresh.group(1)))
+        url = refresh.group(2)
+    assert 5 <= len(delays) < 50
+    assert delays == sorted(delays) and delays[0] == 5 and delays[-1] > delays[0]
+    assert "This page stopped reloading itself." in page
+    assert '<a class="button small" href="/notifications/">Reload</a>' in page
 
 
 @pytest.mark.parametrize("state", [EmailStatus.FAILED, EmailStatus.UNCERTAIN])
@@ -228,7 +265,7 @@ def test_the_add_is_announced_with_a_link_even_with_the_broker_down(
     AuthActions(down_app, client, password_hash).new_user(locale="en")
     page = client.post("/books/new", data={"title": "Dune", "author": "FH"}, follow_redirects=True)
     text = page.get_data(as_text=True)
-    assert "“Dune” was added to your library." in text
+    assert "“<bdi>Dune</bdi>” was added to your library." in text
     assert '<a href="/notifications/">Follow its confirmation email</a>' in text
     assert "could not be queued" not in text  # the request never touches the broker
 
@@ -239,7 +276,7 @@ def test_the_announcement_escapes_the_title(
     auth.new_user()
     location = client.post("/books/new", data={"title": "Dune & <b>", "author": "FH"}).location
     flashed = client.get(location).get_data(as_text=True)
-    assert "«Dune &amp; &lt;b&gt;» se añadió a tu biblioteca." in flashed  # still escaped
+    assert "«<bdi>Dune &amp; &lt;b&gt;</bdi>» se añadió a tu biblioteca." in flashed  # escaped
     assert '<a href="/notifications/">Seguir su correo de confirmación</a>' in flashed
 
 
@@ -250,7 +287,7 @@ def test_deleted_books_are_labelled_as_such(
     book_url = client.post("/books/new", data={"title": "Borrowed", "author": "X"}).location
     client.post(f"{book_url}/delete")
     page = client.get("/notifications/").get_data(as_text=True)
-    assert page.count("<td>Borrowed</td>") == 2
+    assert page.count('<td data-label="About"><bdi>Borrowed</bdi></td>') == 2
     assert "Book added" in page and "Book deleted" in page
 
 

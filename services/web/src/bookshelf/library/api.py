@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, url_for
+from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from bookshelf.api import (
@@ -20,6 +21,7 @@ from bookshelf.api import (
 from bookshelf.errors import ApiError
 from bookshelf.library import queries
 from bookshelf.library.book_input import FIELDS, validate_book
+from bookshelf.library.listing import read_listing
 from bookshelf.library.models import Book
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
@@ -37,14 +39,24 @@ def _owned_book_or_404(book_id: int) -> Book:
 
 @bp.get("/books")
 def list_books() -> ResponseReturnValue:
+    """`q` (search), `sort`, `order`, as the library page reads them; titles and
+    authors sort by the request's language."""
     page, per_page = requested_page(current_app.config["BOOKS_PER_PAGE"])
-    return page_response(queries.book_page(api_user().id, page, per_page), page, per_page)
+    listing, errors = read_listing(request.args)
+    if errors:
+        raise ApiError(422, _("Invalid query parameter."), errors)
+    found = queries.book_page(api_user().id, page, per_page, listing, str(get_locale()))
+    return page_response(found, page, per_page)
+
+
+def _unknown_fields(body: dict[str, Any]) -> dict[str, str]:
+    return {key: _("Unknown field.") for key in body if key not in FIELDS}
 
 
 @bp.post("/books")
 def create_book() -> ResponseReturnValue:
     body = json_object()
-    unknown = {key: _("Unknown field.") for key in body if key not in FIELDS}
+    unknown = _unknown_fields(body)
     data, errors = validate_book(body)
     if unknown or errors or data is None:
         raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
@@ -58,6 +70,26 @@ def create_book() -> ResponseReturnValue:
 @bp.get("/books/<int:book_id>")
 def get_book(book_id: int) -> ResponseReturnValue:
     return jsonify(_owned_book_or_404(book_id).to_dict())
+
+
+@bp.patch("/books/<int:book_id>")
+def update_book(book_id: int) -> ResponseReturnValue:
+    """The fields sent replace the book's; the others keep their values, and the whole
+    book is checked by the same rules as a new one. No email (record.edit_book)."""
+    book = _owned_book_or_404(book_id)
+    body = json_object()
+    unknown = _unknown_fields(body)
+    current = {
+        "title": book.title,
+        "author": book.author,
+        "isbn": book.isbn,
+        "year": book.year,
+        "notes": book.notes,
+    }
+    data, errors = validate_book({**current, **body})
+    if unknown or errors or data is None:
+        raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
+    return jsonify(record.edit_book(api_user(), book, data).to_dict())
 
 
 @bp.delete("/books/<int:book_id>")

@@ -88,7 +88,11 @@ def check_notes(value: Any) -> tuple[str | None, str | None]:
     if has_control_chars(value, NOTES_ALLOWED_CONTROLS):
         return None, _("Must not contain control characters.")
     if len(value) > NOTES_MAX:
-        return None, _("Must be at most %(max)d characters.", max=NOTES_MAX)
+        return None, _(
+            "Must be at most %(max)d characters (this one has %(count)d).",
+            max=NOTES_MAX,
+            count=len(value),
+        )
     return value.strip() or None, None
 
 

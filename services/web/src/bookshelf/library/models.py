@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bookshelf.extensions import db, utcnow
@@ -18,9 +27,30 @@ AUTHOR_MAX = 200
 NOTES_MAX = 2000
 
 
+def folded(value: ColumnElement[str] | str) -> ColumnElement[str]:
+    """`value` lower-cased and without accents: bookshelf_fold, the database function
+    of migration a4c6e8f0b2d4 (unaccent), so "García" and "garcia" compare equal."""
+    return func.bookshelf_fold(value, type_=Text)
+
+
+def search_text() -> ColumnElement[str]:
+    """What the search box looks in, folded: title, author and ISBN in one string.
+    Written as Postgres prints the index back, so the migration check sees no change."""
+    return folded(literal_column("(((title || ' ') || author) || ' ') || coalesce(isbn, '')"))
+
+
 class Book(db.Model):  # type: ignore[name-defined]
     __tablename__ = "books"
-    __table_args__ = (Index("ix_books_owner_id_title", "owner_id", "title"),)
+    __table_args__ = (
+        Index("ix_books_owner_id_title", "owner_id", "title"),
+        # A trigram index (pg_trgm) serves `search_text() LIKE '%word%'`.
+        Index(
+            "ix_books_search",
+            search_text().label("search_text"),
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,8 +12,9 @@ from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
 from bookshelf.outbox import queries
 from bookshelf.outbox.models import EmailEvent
+from bookshelf.outbox.reasons import explanation
 from bookshelf.outbox.resend import ResendOutcome, resend
-from bookshelf.pagination import requested_page
+from bookshelf.pagination import past_the_end, requested_page
 from bookshelf_tasks.delivery import EmailStatus, HoldReason
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -63,6 +64,17 @@ def summary(event: EmailEvent) -> str:
     return str(template) % {**(event.details or {}), "to": event.payload.get("user_email", "")}
 
 
+# While an email is in flight the page reloads itself (static/emails-reload.js), each
+# time a little later, so a long broker or SMTP outage is not polled every 5 s for
+# ever: about 8 minutes in all, then a "Reload" button. The count travels in the URL.
+RELOAD_DELAYS_S = (5, 5, 5, 10, 10, 20, 30, 60, 60, 120, 120)
+
+
+def reload_delay(reloads: int) -> int | None:
+    """Seconds before the next self-reload after `reloads` of them; None: stop."""
+    return RELOAD_DELAYS_S[reloads] if 0 <= reloads < len(RELOAD_DELAYS_S) else None
+
+
 @bp.before_request
 @login_required
 def require_login() -> None:
@@ -70,17 +82,25 @@ def require_login() -> None:
 
 
 @bp.get("/")
-def index() -> str:
+def index() -> Response | str:
     events = queries.event_page(current_user.id, requested_page(), PER_PAGE)
+    last = past_the_end(events)
+    if last is not None:
+        return redirect(url_for("notifications.index", page=last))
+    reloads = request.args.get("reloads", 0, type=int)
+    in_flight = any(event.in_flight for event in events.items)
     return render_template(
         "notifications/index.html",
         events=events,
-        in_flight=any(event.in_flight for event in events.items),
+        in_flight=in_flight,
+        reload_after=reload_delay(reloads) if in_flight else None,
+        next_reloads=reloads + 1,
         form=ConfirmForm(),
         state_labels=STATE_LABELS,
         hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,
         summary=summary,
+        explanation=explanation,
     )
 
 

@@ -7,9 +7,16 @@ by name and never imports the worker, so these strings are the whole contract.
 from typing import Final
 
 EMAIL_QUEUE: Final = "email"
+# Background jobs (a CSV import, the daily digest): their own queue, so that a long job
+# never holds an email back (docs/architecture.md, "Import jobs").
+JOBS_QUEUE: Final = "jobs"
 
 BOOK_ADDED: Final = "bookshelf.email.book_added"
 BOOK_DELETED: Final = "bookshelf.email.book_deleted"
+
+IMPORT_RUN: Final = "bookshelf.jobs.import_run"  # kwargs: job_id
+IMPORT_SWEEP: Final = "bookshelf.jobs.import_sweep"  # beat: jobs never started or abandoned
+DIGEST_SEND: Final = "bookshelf.jobs.digest_send"  # beat; kwargs: day (ISO date) for the hook
 
 # The Celery message header that carries the id of the web request behind a task
 # (nginx's X-Request-ID), so the worker can log it; see bookshelf_tasks.correlation.
@@ -18,6 +25,7 @@ REQUEST_ID_HEADER: Final = "request_id"
 _NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
 # Every name the web can send: what the worker's contract test checks it registers.
 TASK_NAMES: Final[tuple[str, ...]] = tuple(_NAME_BY_KIND.values())
+JOB_TASK_NAMES: Final[tuple[str, ...]] = (IMPORT_RUN, IMPORT_SWEEP, DIGEST_SEND)
 
 
 def task_name_for(kind: str) -> str:

@@ -14,8 +14,10 @@ from bookshelf.extensions import login_manager
 
 def init_app(app: Flask) -> None:
     from bookshelf.accounts import auth
+    from bookshelf.accounts.preferences import local_datetime
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
     app.register_blueprint(auth.bp)
+    app.add_template_filter(local_datetime, "local_datetime")

@@ -24,13 +24,13 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalized))
 
 
-def create_user(name: str, email: str, password: str, locale: str) -> User:
+def create_user(name: str, email: str, password: str, locale: str, timezone: str = "UTC") -> User:
     """Create the account; raise EmailTaken when the address is registered (race included)."""
     normalized = normalize_email(email)
     assert normalized is not None, "validate_registration runs first"
     if find_by_email(normalized) is not None:
         raise EmailTaken(normalized)
-    user = User(name=name.strip(), email=normalized, locale=locale)
+    user = User(name=name.strip(), email=normalized, locale=locale, timezone=timezone)
     user.set_password(password)
     db.session.add(user)
     try:
@@ -54,3 +54,14 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(_decoy_hash(), password or "")
         return None
     return user if user.check_password(password or "") else None
+
+
+def save_preferences(user: User, email_preference: str, timezone: str) -> None:
+    """Both values already passed accounts/preferences.py's rules."""
+    user.email_preference = email_preference
+    user.timezone = timezone
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -12,6 +12,7 @@ from bookshelf.forms import ConfirmForm
 from bookshelf.library import queries
 from bookshelf.library.forms import BookForm
 from bookshelf.library.models import Book
+from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.record import add_book, delete_book
 from bookshelf.pagination import requested_page
 
@@ -31,8 +32,11 @@ def _owned_or_404(book_id: int) -> Book:
     return book
 
 
-def _with_emails_link(message: str) -> Markup:
-    """`message` (escaped), then a link to the confirmation emails' status page."""
+def _with_emails_link(message: str, event: EmailEvent | None) -> Markup | str:
+    """`message` (escaped), then a link to the confirmation emails' status page when
+    the change has an email of its own (the user's preference)."""
+    if event is None:
+        return message
     return Markup('{} <a href="{}">{}</a>').format(
         message, url_for("notifications.index"), _("Follow its confirmation email")
     )
@@ -50,9 +54,9 @@ def index() -> str:
 def new() -> Response | tuple[str, int]:
     form = BookForm()
     if form.validate_on_submit() and form.cleaned is not None:
-        book, _event = add_book(current_user, form.cleaned)
+        book, event = add_book(current_user, form.cleaned)
         flash(
-            _with_emails_link(_("“%(title)s” was added to your library.", title=book.title)),
+            _with_emails_link(_("“%(title)s” was added to your library.", title=book.title), event),
             "success",
         )
         return redirect(url_for("books.detail", book_id=book.id))
@@ -70,7 +74,7 @@ def delete(book_id: int) -> Response | str:
     form = ConfirmForm()
     if form.validate_on_submit():
         title = book.title
-        delete_book(current_user, book)
-        flash(_with_emails_link(_("“%(title)s” was deleted.", title=title)), "success")
+        event = delete_book(current_user, book)
+        flash(_with_emails_link(_("“%(title)s” was deleted.", title=title), event), "success")
         return redirect(url_for("books.index"))
     return render_template("books/confirm_delete.html", book=book, form=form)

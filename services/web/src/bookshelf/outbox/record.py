@@ -1,5 +1,7 @@
 """Book changes and their outbox rows, written in one transaction; the relay publishes
-them (docs/architecture.md, "Email delivery state")."""
+them (docs/architecture.md, "Email delivery state"). The user's email preference decides
+what the change writes: an outbox row (each), a book_activity row for the daily digest
+(digest), or nothing (none)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from sqlalchemy import func
 
 from bookshelf.accounts.models import User
 from bookshelf.extensions import db
+from bookshelf.library.activity import BookActivity
 from bookshelf.library.book_input import BookInput
 from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.request_id import current_request_id
 from bookshelf_tasks.delivery import EmailStatus
+from bookshelf_tasks.digest import EmailPreference
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,24 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
     return event
 
 
-def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
+def _announce(kind: str, user: User, book: Book) -> EmailEvent | None:
+    """What the change leaves for the user's emails, as their preference says."""
+    if user.emails is EmailPreference.EACH:
+        return _record(kind, user, book)
+    if user.emails is EmailPreference.DIGEST:
+        db.session.add(
+            BookActivity(
+                owner_id=user.id,
+                kind=kind,
+                title=book.title,
+                author=book.author,
+                occurred_at=datetime.now(UTC),
+            )
+        )
+    return None
+
+
+def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent | None]:
     book = Book(
         owner_id=user.id,
         title=data.title,
@@ -69,7 +90,7 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
     try:
         db.session.add(book)
         db.session.flush()  # assigns book.id for the payload
-        event = _record("added", user, book)
+        event = _announce("added", user, book)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -77,9 +98,9 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
     return book, event
 
 
-def delete_book(user: User, book: Book) -> EmailEvent:
+def delete_book(user: User, book: Book) -> EmailEvent | None:
     try:
-        event = _record("deleted", user, book)
+        event = _announce("deleted", user, book)
         db.session.delete(book)
         db.session.commit()
     except BaseException:

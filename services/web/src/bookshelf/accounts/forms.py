@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 
 from bookshelf.accounts.preferences import (
@@ -51,7 +52,7 @@ class PreferencesForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [(name, name) for name in timezone_names()]
+        self.timezone.choices = [SelectChoice(name, name) for name in timezone_names()]
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from bookshelf.accounts.preferences import (
     check_email_preference,
@@ -42,9 +42,9 @@ class PreferencesForm(FlaskForm):
     email_preference = RadioField(
         _l("Emails about my books"),
         choices=[
-            ("each", _l("A confirmation for every book I add or delete")),
-            ("digest", _l("One daily digest of the day's changes")),
-            ("none", _l("No emails")),
+            SelectChoice("each", _l("A confirmation for every book I add or delete")),
+            SelectChoice("digest", _l("One daily digest of the day's changes")),
+            SelectChoice("none", _l("No emails")),
         ],
         validate_choice=False,  # the rule below says why a value is refused
     )

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
-from bookshelf_tasks.names import IMPORT_SWEEP
+from bookshelf_tasks.names import DIGEST_SEND, IMPORT_SWEEP
 from bookshelf_worker import job_tasks, tasks  # noqa: F401 - registers the tasks on every app
 from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
@@ -32,6 +32,9 @@ from bookshelf_worker.smtp_pool import SMTPPool, close_all
 log = logging.getLogger(__name__)
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "import-sweep": {"task": IMPORT_SWEEP, "schedule": 30.0},
+    # Every 15 minutes, so a user's digest leaves soon after their local midnight;
+    # the rows' fixed ids make every later run of the same day a no-op.
+    "daily-digest": {"task": DIGEST_SEND, "schedule": 900.0},
 }
 
 

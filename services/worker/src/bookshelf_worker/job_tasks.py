@@ -13,7 +13,7 @@ from flask import current_app
 from bookshelf_tasks.imports import import_signature
 from bookshelf_tasks.names import DIGEST_SEND, IMPORT_RUN, IMPORT_SWEEP
 from bookshelf_worker import digesting, importing
-from bookshelf_worker.outbox_rows import write_digest, write_import_summary
+from bookshelf_worker.outbox_rows import write_digest
 
 log = logging.getLogger(__name__)
 # A run of 10,000 rows takes seconds; the limits (prefork only) leave room for a slow

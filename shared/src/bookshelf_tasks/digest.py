@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from celery import signature
+from celery.canvas import Signature
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -23,6 +25,11 @@ from sqlalchemy import (
     String,
     Table,
 )
+
+from bookshelf_tasks.names import DIGEST_SEND, JOBS_QUEUE
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 # Fixed forever: the digest's event id is derived from it, so that a second run of the
 # same day finds the row already there.
@@ -61,3 +68,10 @@ def book_activity_table(metadata: MetaData) -> Table:
         CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
         Index("ix_book_activity_owner_occurred", "owner_id", "occurred_at"),
     )
+
+
+def digest_signature(day: date | None = None, app: Celery | None = None) -> Signature:
+    """The digest task by name: for `day` (every digest user's local date), or without
+    it each user's yesterday, as beat sends it."""
+    kwargs = {"day": day.isoformat()} if day else {}
+    return signature(DIGEST_SEND, kwargs=kwargs, queue=JOBS_QUEUE, app=app)

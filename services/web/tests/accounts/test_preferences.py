@@ -12,7 +12,14 @@ from bookshelf.accounts.models import User
 from bookshelf.accounts.preferences import local_datetime
 from bookshelf.extensions import db
 from bookshelf.library.activity import BookActivity
-from services.web.tests.support import AuthActions, books_of, events_of, user_by_email
+from services.web.tests.support import (
+    AuthActions,
+    assert_error_shape,
+    books_of,
+    events_of,
+    spec_validator,
+    user_by_email,
+)
 
 BOOK = {"title": "Dune", "author": "Frank Herbert", "isbn": "", "year": "", "notes": ""}
 
@@ -150,3 +157,26 @@ def test_dates_are_shown_in_the_users_zone_with_its_name(
     client.post("/books/new", data=BOOK)
     [book] = books_of(app, me.id)
     assert "(America/Bogota)" in client.get(f"/books/{book.id}").get_data(as_text=True)
+
+
+def test_api_reads_and_changes_the_preferences(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    me = auth.create_user()
+    headers = {"Authorization": f"Bearer {auth.api_token(me)}"}
+    shown = client.get("/api/v1/account", headers=headers)
+    spec_validator("Account").validate(shown.get_json())
+    assert shown.get_json()["email_preference"] == "each"
+    changed = client.patch(
+        "/api/v1/account", json={"email_preference": "none", "timezone": "Asia/Tokyo"},
+        headers=headers,
+    )  # fmt: skip
+    assert changed.status_code == 200
+    assert (changed.get_json()["email_preference"], changed.get_json()["timezone"]) == (
+        "none",
+        "Asia/Tokyo",
+    )
+    for body in ({"timezone": "Nowhere"}, {"email_preference": "weekly"}, {"name": "X"}):
+        assert_error_shape(client.patch("/api/v1/account", json=body, headers=headers), 422)
+    saved = user(app, me.id)
+    assert (saved.email_preference, saved.timezone) == ("none", "Asia/Tokyo")

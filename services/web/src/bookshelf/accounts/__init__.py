@@ -1,7 +1,8 @@
 """Accounts: sign-up, log-in and log-out, the account page and its API token.
 
 models.py (User), rules.py (name, email, password), users.py (registration, the
-credentials check), tokens.py (API tokens), forms.py, auth.py (the `auth` pages).
+credentials check), tokens.py (API tokens), preferences.py (email preference, time
+zone), forms.py, auth.py (the `auth` pages), api.py (/api/v1/account), digest_cli.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bookshelf.extensions import login_manager
 
 def init_app(app: Flask) -> None:
     from bookshelf.accounts import auth
+    from bookshelf.accounts.digest_cli import digest_cli
     from bookshelf.accounts.preferences import local_datetime
 
     login_manager.login_view = "auth.login"
@@ -21,3 +23,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     app.register_blueprint(auth.bp)
     app.add_template_filter(local_datetime, "local_datetime")
+    app.cli.add_command(digest_cli)

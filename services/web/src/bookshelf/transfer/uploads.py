@@ -16,8 +16,12 @@ IMPORT_PATHS: Final = frozenset({"/import", "/api/v1/imports"})
 
 
 class BookshelfRequest(Request):
-    @property  # type: ignore[override]
+    @property
     def max_content_length(self) -> int | None:
-        if self.method == "POST" and self.path in IMPORT_PATHS:
+        if self._max_content_length is None and self.method == "POST" and self.path in IMPORT_PATHS:
             return IMPORT_MAX_BYTES
         return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value

@@ -3,6 +3,7 @@ browser scenarios share."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,13 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 WIDTHS = (1280, 375)
+REPO = Path(__file__).resolve().parents[2]
+# Git-ignored, unless E2E_UPDATE_SCREENSHOTS=1 makes them the README's.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
+    else REPO / "bench" / "results" / "screenshots"
+)
 
 
 @contextmanager
@@ -42,3 +50,8 @@ def page_overflow(page: Page) -> int:
         " - window.innerWidth"
     )
     return max(0, overflow)
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailhog import MailHogClient
 from devstack.stack import LocalStack
-from tests.e2e.browsing import WIDTHS, chromium, page_overflow
+from tests.e2e.browsing import WIDTHS, chromium, page_overflow, screenshot
 from tests.e2e.imports import isbn13, library_csv
 from tests.e2e.support import StackUrls
 
@@ -131,7 +131,8 @@ def test_browser_import_progress_report_export_and_preferences(
             bar = page.locator("progress#import-progress")
             expect(bar).to_be_visible()
             assert int(bar.get_attribute("value") or "-1") < 100
-            assert_fits(page)
+            assert_fits(page)  # ends at 375 px
+            screenshot(page, "import-progress-phone.png")
             holder.execute(
                 text("SELECT pg_advisory_unlock(:kind, :owner)"),
                 {"kind": IMPORT_LOCK_CLASS, "owner": owner},
@@ -142,6 +143,8 @@ def test_browser_import_progress_report_export_and_preferences(
     expect(page.locator("main .flash-success")).to_contain_text("300 libros importados")
     expect(page.locator("table.report tbody tr")).to_have_count(2)
     assert_fits(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    screenshot(page, "import-report.png")
 
     page.goto(f"{stack.base_url}/import")
     with page.expect_download() as download:

@@ -11,8 +11,12 @@ EMAIL_QUEUE: Final = "email"
 # never holds an email back (docs/architecture.md, "Import jobs").
 JOBS_QUEUE: Final = "jobs"
 
+# Emails about one book (bookshelf_tasks.payloads.BookEvent).
 BOOK_ADDED: Final = "bookshelf.email.book_added"
 BOOK_DELETED: Final = "bookshelf.email.book_deleted"
+# Emails that are not about a book (bookshelf_tasks.notices.Notice): one task per kind,
+# `bookshelf.email.<kind>`; the kind's fields are declared in notices.NOTICE_KINDS.
+VERIFY_ADDRESS: Final = "bookshelf.email.verify_address"
 
 IMPORT_RUN: Final = "bookshelf.jobs.import_run"  # kwargs: job_id
 IMPORT_SWEEP: Final = "bookshelf.jobs.import_sweep"  # beat: jobs never started or abandoned
@@ -22,14 +26,16 @@ DIGEST_SEND: Final = "bookshelf.jobs.digest_send"  # beat; kwargs: day (ISO date
 # (nginx's X-Request-ID), so the worker can log it; see bookshelf_tasks.correlation.
 REQUEST_ID_HEADER: Final = "request_id"
 
-_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
+BOOK_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
+NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {"verify_address": VERIFY_ADDRESS}
+_NAME_BY_KIND: Final = {**BOOK_NAME_BY_KIND, **NOTICE_NAME_BY_KIND}
 # Every name the web can send: what the worker's contract test checks it registers.
 TASK_NAMES: Final[tuple[str, ...]] = tuple(_NAME_BY_KIND.values())
 JOB_TASK_NAMES: Final[tuple[str, ...]] = (IMPORT_RUN, IMPORT_SWEEP, DIGEST_SEND)
 
 
 def task_name_for(kind: str) -> str:
-    """The task that sends the email for a BookEvent of `kind`."""
+    """The task that sends the email of `kind` (a BookEvent's or a Notice's)."""
     try:
         return _NAME_BY_KIND[kind]
     except KeyError:

@@ -5,7 +5,7 @@ chose the daily digest gets book_activity rows instead of one email per change; 
 date is shown in the user's time zone.
 
 Revision ID: a9c4e2f7b318
-Revises: f2b8d4a6c0e1
+Revises: b3d5f7a9c1e4
 Create Date: 2026-11-25 19:20:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a9c4e2f7b318'
-down_revision = 'f2b8d4a6c0e1'
+down_revision = 'b3d5f7a9c1e4'
 branch_labels = None
 depends_on = None
 

@@ -78,11 +78,10 @@ def test_one_digest_per_digest_user_with_changes_that_day(outbox_engine: Engine)
     [digest] = collected.digests
     assert digest.owner_id == madrid and digest.day == day
     assert digest.event_id == digest_event_id(madrid, day)
-    assert [(item["kind"], item["title"]) for item in digest.items] == [
-        ("added", "Late on the 9th (UTC), 10th in Madrid"),
-        ("deleted", "Deleted"),
-    ]
-    assert digest.total == 2 and digest.timezone == "Europe/Madrid"
+    assert [book["title"] for book in digest.added] == ["Late on the 9th (UTC), 10th in Madrid"]
+    assert [book["title"] for book in digest.deleted] == ["Deleted"]
+    assert (digest.added_count, digest.deleted_count) == (1, 1)
+    assert digest.timezone == "Europe/Madrid"
 
 
 def test_activity_older_than_a_week_is_dropped(outbox_engine: Engine) -> None:

@@ -17,6 +17,8 @@ BOOK_DELETED: Final = "bookshelf.email.book_deleted"
 # Emails that are not about a book (bookshelf_tasks.notices.Notice): one task per kind,
 # `bookshelf.email.<kind>`; the kind's fields are declared in notices.NOTICE_KINDS.
 VERIFY_ADDRESS: Final = "bookshelf.email.verify_address"
+DIGEST: Final = "bookshelf.email.digest"
+IMPORT_SUMMARY: Final = "bookshelf.email.import_summary"
 
 IMPORT_RUN: Final = "bookshelf.jobs.import_run"  # kwargs: job_id
 IMPORT_SWEEP: Final = "bookshelf.jobs.import_sweep"  # beat: jobs never started or abandoned
@@ -27,7 +29,11 @@ DIGEST_SEND: Final = "bookshelf.jobs.digest_send"  # beat; kwargs: day (ISO date
 REQUEST_ID_HEADER: Final = "request_id"
 
 BOOK_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
-NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {"verify_address": VERIFY_ADDRESS}
+NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {
+    "verify_address": VERIFY_ADDRESS,
+    "digest": DIGEST,
+    "import_summary": IMPORT_SUMMARY,
+}
 _NAME_BY_KIND: Final = {**BOOK_NAME_BY_KIND, **NOTICE_NAME_BY_KIND}
 # Every name the web can send: what the worker's contract test checks it registers.
 TASK_NAMES: Final[tuple[str, ...]] = tuple(_NAME_BY_KIND.values())

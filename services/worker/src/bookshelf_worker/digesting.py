@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, column, delete, select, table
 from sqlalchemy.engine import Connection, Engine
 
 from bookshelf_tasks.digest import EmailPreference, book_activity_table, digest_event_id
+from bookshelf_tasks.notices import DIGEST_MAX_BOOKS
 
 log = logging.getLogger(__name__)
 activity = book_activity_table(MetaData())
@@ -31,8 +32,6 @@ users = table(
 # Activity is kept this long, so a digest that could not be written for a few days
 # (beat down) can still be written by the hook for a given day.
 KEEP_ACTIVITY = timedelta(days=8)
-# At most this many changes are listed; the email gives the total.
-MAX_ITEMS = 200
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,12 @@ class Digest:
     user_name: str
     locale: str
     timezone: str
-    total: int
-    items: list[dict[str, Any]]  # {kind, title, author, occurred_at (ISO, UTC)}
+    # {title, author, isbn, year} as notices.books() lists them (activity keeps no
+    # ISBN or year: null), in the order they happened, at most DIGEST_MAX_BOOKS each.
+    added: list[dict[str, Any]]
+    deleted: list[dict[str, Any]]
+    added_count: int
+    deleted_count: int
 
 
 DigestWriter = Callable[[Connection, Digest], bool]  # True when the row was new
@@ -82,18 +85,16 @@ def collect(connection: Connection, user: Any, day: date) -> Digest | None:
     ).all()
     if not found:
         return None
-    items = [
-        {
-            "kind": change.kind,
-            "title": change.title,
-            "author": change.author,
-            "occurred_at": change.occurred_at.astimezone(UTC).isoformat(),
-        }
-        for change in found[:MAX_ITEMS]
-    ]
+    by_kind: dict[str, list[dict[str, Any]]] = {"added": [], "deleted": []}
+    for change in found:
+        by_kind[change.kind].append(
+            {"title": change.title, "author": change.author, "isbn": None, "year": None}
+        )
+    added, deleted = by_kind["added"], by_kind["deleted"]
     return Digest(
         digest_event_id(user.id, day), user.id, day, user.email, user.name, user.locale,
-        user.timezone, len(found), items,
+        user.timezone, added[:DIGEST_MAX_BOOKS], deleted[:DIGEST_MAX_BOOKS], len(added),
+        len(deleted),
     )  # fmt: skip
 
 

@@ -53,6 +53,7 @@ class Claimed:
     job_id: str
     attempt: int
     owner_id: int
+    filename: str
     rows: list[dict[str, Any]]
     refused: list[dict[str, Any]]
 
@@ -76,11 +77,15 @@ def claim(engine: Engine, job_id: str) -> Claimed | None:
                 processed=0,
                 lease_until=_LEASE,
             )
-            .returning(jobs.c.attempts, jobs.c.owner_id, jobs.c.rows, jobs.c.refused)
+            .returning(
+                jobs.c.attempts, jobs.c.owner_id, jobs.c.filename, jobs.c.rows, jobs.c.refused
+            )
         ).first()
     if row is None:
         return None
-    return Claimed(job_id, row.attempts, row.owner_id, list(row.rows), list(row.refused))
+    return Claimed(
+        job_id, row.attempts, row.owner_id, row.filename, list(row.rows), list(row.refused)
+    )
 
 
 def _fenced(job: Claimed) -> Any:

@@ -13,7 +13,7 @@ from flask import current_app
 from bookshelf_tasks.imports import import_signature
 from bookshelf_tasks.names import DIGEST_SEND, IMPORT_RUN, IMPORT_SWEEP
 from bookshelf_worker import digesting, importing
-from bookshelf_worker.outbox_rows import write_digest
+from bookshelf_worker.outbox_rows import write_digest, write_import_summary
 
 log = logging.getLogger(__name__)
 # A run of 10,000 rows takes seconds; the limits (prefork only) leave room for a slow
@@ -35,8 +35,7 @@ def run_import(self: Task, job_id: str) -> str:
         log.info("import job=%s outcome=not-claimed task_id=%s", job_id, self.request.id)
         return "not-claimed"
     try:
-        # The summary email joins once the outbox takes non-book emails (outbox_rows.py).
-        imported = importing.run(engine, job, None)
+        imported = importing.run(engine, job, write_import_summary)
     except importing.LeaseLost:
         log.warning("import job=%s attempt=%s outcome=lease-lost", job_id, job.attempt)
         return "lease-lost"

@@ -37,11 +37,15 @@ KIND_LABELS = {
     "added": _l("Book added"),
     "deleted": _l("Book deleted"),
     "verify_address": _l("Verify your address"),
+    "digest": _l("Daily digest"),
+    "import_summary": _l("Import finished"),
 }
 # What an email that is not about a book is about, from its public details and `to`
 # (the address it goes to); never from a secret detail (a link).
 SUMMARIES = {
     "verify_address": _l("Verification link for %(to)s"),
+    "digest": _l("Your changes of %(day)s"),
+    "import_summary": _l("Import of %(filename)s"),
 }
 
 

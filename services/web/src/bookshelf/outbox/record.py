@@ -41,6 +41,7 @@ def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict
         "author": book.author,
         "isbn": book.isbn,
         "year": book.year,
+        "timezone": user.timezone,
     }
 
 

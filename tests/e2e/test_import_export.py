@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,12 +20,14 @@ from sqlalchemy import create_engine, text
 
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailhog import MailHogClient
+from devstack.process import wait_until
 from devstack.stack import LocalStack
 from tests.e2e.browsing import WIDTHS, chromium, page_overflow, screenshot
 from tests.e2e.imports import isbn13, library_csv
 from tests.e2e.support import StackUrls
 
 JOB_DEADLINE_S = 180.0
+REPO = Path(__file__).resolve().parents[2]
 # importing.py's pg_advisory_xact_lock class: holding it stalls a user's import.
 IMPORT_LOCK_CLASS = 0x1B0C
 
@@ -59,8 +65,60 @@ def test_api_imports_5000_rows_once_with_a_report(stack: StackUrls, mailhog: Mai
     exported = api.http.get(f"{stack.base_url}/api/v1/export?format=csv", timeout=60)
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == 4980 and len({row["isbn"] for row in rows}) == 4980
-    # The one add by hand has its email; the 4,979 imported books have none.
-    assert len(mailhog.wait_for(reader.account.email, 1)) == 1
+    # The one add by hand has its email, the import one summary; the 4,979 imported
+    # books have none.
+    emails = mailhog.wait_for(reader.account.email, 2)
+    assert len(emails) == 2
+    subjects = sorted(email.subject for email in emails)
+    assert subjects == ["Libro añadido: Ya la tengo", "Tu importación a Bookshelf ha terminado"]
+    summary = next(e for e in emails if e.subject.startswith("Tu importación"))
+    assert "4979 libros importados" in summary.part("text/plain")
+    assert "21 filas no importadas" in summary.part("text/plain")
+
+
+def digest_hook(local: LocalStack, day: str) -> None:
+    """The test hook: `flask digest send --day DAY`, as an operator runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "bookshelf", "digest", "send", "--day", day],
+        cwd=REPO / "services" / "web", env=local.env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def digests_done(local: LocalStack) -> int:
+    log = local.worker.log_path.read_text(encoding="utf-8", errors="replace")
+    return sum(
+        "bookshelf.jobs.digest_send[" in line and "succeeded" in line for line in log.splitlines()
+    )
+
+
+def test_digest_user_gets_one_digest_a_day_and_no_email_per_book(
+    stack: StackUrls, local: LocalStack, mailhog: MailHogClient
+) -> None:
+    reader = BookshelfUser(stack.base_url, Account.new("digest"))
+    reader.register()
+    saved = reader.submit(
+        "/auth/account", "email_preference", action_contains="/preferences",
+        email_preference="digest", timezone="UTC",
+    )  # fmt: skip
+    assert saved.ok and "/auth/account" in saved.url
+    first = reader.add_book(title="Rayuela", author="Julio Cortázar")
+    reader.add_book(title="Ficciones", author="Jorge Luis Borges")
+    reader.delete_book(first)
+    today = datetime.now(UTC).date().isoformat()
+    before = digests_done(local)
+    digest_hook(local, today)
+    [digest] = mailhog.wait_for(reader.account.email, 1)
+    assert digest.subject == "Tu día en Bookshelf"
+    body = digest.part("text/plain")
+    assert "2 libros añadidos" in body and "1 libro eliminado" in body and "Rayuela" in body
+    # Twice more (a beat restart, a second beat): still one digest for the day.
+    digest_hook(local, today)
+    digest_hook(local, today)
+    assert wait_until(lambda: digests_done(local) >= before + 3, 30)
+    assert len(mailhog.messages_to(reader.account.email)) == 1
+    assert "Resumen diario" in reader.get("/notifications/").text
 
 
 @pytest.fixture(scope="module")

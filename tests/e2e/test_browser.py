@@ -18,18 +18,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from devstack.bookshelf_client import Account
 from devstack.mailhog import MailHogClient
+from tests.e2e.browsing import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.support import StackUrls
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = (
     REPO / "docs" / "screenshots"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
 from bookshelf.transfer import export
@@ -68,7 +69,7 @@ def upload() -> Response | tuple[str, int]:
                 form.file.errors = [str(error)]
             else:
                 job = create_job(current_user, upload.filename, parsed)
-                return redirect(url_for("transfer.job", job_id=job.id), code=303)  # type: ignore[return-value]
+                return redirect(url_for("transfer.job", job_id=job.id), code=303)
     page = render_template("transfer/import.html", form=form, jobs=_recent_jobs())
     return page, (422 if form.errors else 200)
 

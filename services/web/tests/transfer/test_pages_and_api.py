@@ -151,3 +151,26 @@ def test_import_takes_a_body_over_the_general_limit_but_not_over_its_own(
     json_headers = {**bearer(token), "Content-Type": "application/json"}
     other = client.post("/api/v1/books", data=b"x" * (2 * 1024 * 1024), headers=json_headers)
     assert other.status_code == 413
+
+
+def test_a_goodreads_export_becomes_a_job_of_its_rows(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    me = auth.create_user()
+    token = auth.api_token(me)
+    data = (
+        b"Book Id,Title,Author,ISBN,ISBN13,Year Published,Original Publication Year,"
+        b"My Review,Private Notes\n"
+        b'1,Dune,Frank Herbert,="0441172717",="9780441172719",1990,1965,"Great<br/>read",\n'
+        b'2,Bad ISBN,Someone,="123",="",,,,\n'
+    )
+    response = client.post(
+        "/api/v1/imports", data=data, headers={**bearer(token), "Content-Type": "text/csv"}
+    )
+    assert response.status_code == 202 and response.get_json()["format"] == "goodreads"
+    [job] = jobs_of(app, me.id)
+    assert job.rows == [
+        {"row": 2, "title": "Dune", "author": "Frank Herbert", "isbn": "9780441172719",
+         "year": 1990, "notes": "Great\nread"},
+    ]  # fmt: skip
+    assert [entry["row"] for entry in job.refused] == [3]

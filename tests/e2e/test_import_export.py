@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -150,8 +151,12 @@ def assert_fits(page: Page) -> None:
         assert page_overflow(page) == 0, f"{page.url} is wider than {width} px"
 
 
-def test_browser_import_progress_report_export_and_preferences(
-    stack: StackUrls, local: LocalStack, page: Page, tmp_path_factory: pytest.TempPathFactory
+def test_browser_import_progress_report_export_preferences_and_digest(
+    stack: StackUrls,
+    local: LocalStack,
+    page: Page,
+    mailhog: MailHogClient,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     account = Account.new("browser-import")
     page.goto(f"{stack.base_url}/auth/register")
@@ -209,3 +214,19 @@ def test_browser_import_progress_report_export_and_preferences(
         page.locator("a[href$='/books/export.csv']").click()
     exported = download.value.path().read_text(encoding="utf-8")
     assert len(list(csv.DictReader(io.StringIO(exported)))) == 300
+
+    # A digest reader's add by hand: no email of its own, then the day's digest.
+    page.goto(f"{stack.base_url}/books/new")
+    page.fill("input[name=title]", "Pedro Páramo")
+    page.fill("input[name=author]", "Juan Rulfo")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".flash-success")).not_to_contain_text("correo")
+    digest_hook(local, datetime.now(ZoneInfo("America/Bogota")).date().isoformat())
+    emails = mailhog.wait_for(account.email, 2)  # the import's summary and the digest
+    assert sorted(email.subject for email in emails) == [
+        "Tu día en Bookshelf",
+        "Tu importación a Bookshelf ha terminado",
+    ]
+    page.goto(f"{stack.base_url}/notifications/")
+    # (That page's phone layout is the library branch's fix: its width is not checked here.)
+    expect(page.locator("main table")).to_contain_text("Resumen diario")

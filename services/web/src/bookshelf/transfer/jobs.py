@@ -105,7 +105,8 @@ def owned_job(owner_id: int, job_id: str) -> ImportJob | None:
 
 def create_job(user: User, filename: str, parsed: ParsedFile) -> ImportJob:
     """Write the job with the rows that passed the rules, then ask a worker to run it.
-    The request never waits for the broker: if it is down, the sweep starts the job."""
+    The publication is bounded by the shared publish timeouts (about a second when the
+    broker is down) and may fail: the job is committed, and the sweep starts it."""
     checked = check_rows(parsed.rows)
     now = datetime.now(UTC)
     job = ImportJob(

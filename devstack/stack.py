@@ -39,7 +39,7 @@ from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
 from devstack.service import Service
 from devstack.supervisor import Supervisor
-from devstack.worker import CeleryWorker
+from devstack.worker import CeleryBeat, CeleryWorker
 
 STATIC_ROOT = REPO / "services" / "web" / "src" / "bookshelf" / "static"
 DATABASE_NAME = "bookshelf"
@@ -50,7 +50,11 @@ RELAY_INTERVAL_S = 2
 # compose's cpu_shares 256; DEVSTACK_EMAIL_NICENESS=0 for equal shares.
 EMAIL_NICENESS = 6
 # Stopped front to back, so nothing logs errors about its peers; each stage in parallel.
-STOP_STAGES = (("nginx",), ("web", "worker", "outbox-relay"), ("mailhog", "broker", "postgres"))
+STOP_STAGES = (
+    ("nginx",),
+    ("web", "worker", "beat", "outbox-relay"),
+    ("mailhog", "broker", "postgres"),
+)
 
 
 def in_parallel(*steps: Callable[[], object]) -> None:
@@ -120,6 +124,10 @@ class LocalStack:
             },
             niceness=email_niceness,
         )
+        self.beat = CeleryBeat(
+            self.workdir,
+            {**self.worker.process.env, "CELERY_WORKER_HEARTBEAT_FILE": ""},
+        )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
         self.relay_heartbeat = self.workdir / "outbox-relay.heartbeat"
         self.relay = ManagedProcess(
@@ -162,6 +170,10 @@ class LocalStack:
             Service(
                 "worker", worker.start, worker.stop, worker.ready,
                 {"worker (celery)": worker.log_path}, worker.process, supervised=True,
+            ),
+            Service(
+                "beat", self.beat.start, self.beat.stop, self.beat.ready,
+                {"beat (celery)": self.beat.log_path}, self.beat.process, supervised=True,
             ),
             Service(
                 "outbox-relay", self._start_relay, self.relay.stop, self.relay_heartbeat.exists,
@@ -257,6 +269,7 @@ class LocalStack:
     def _start_broker_and_worker(self) -> None:
         self._run("broker")
         self._run("worker")
+        self._run("beat")
 
     def _wait_ready_through_nginx(self, timeout: float = 15.0) -> None:
         """The whole path answers: nginx → gunicorn → Postgres (/readyz)."""

@@ -74,7 +74,7 @@ class CeleryWorker(ProcessServer):
         self.concurrency = int(env["CELERY_WORKER_CONCURRENCY"])
         argv = [
             celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "worker",
-            "-Q", "email", "--loglevel", "INFO",
+            "-Q", "email,jobs", "--loglevel", "INFO",
             "--pool", self.pool, "--concurrency", str(self.concurrency),
             # Local-run extras: a node name of its own so that several test workers on
             # one machine do not clash, and no mingle (a 1 s wait for neighbours'
@@ -92,6 +92,36 @@ class CeleryWorker(ProcessServer):
 
     def ready(self) -> bool:
         """Its worker_ready signal wrote the file: connected to the broker, consuming."""
+        return self.ready_file.exists()
+
+    def prepare(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+
+
+class CeleryBeat(ProcessServer):
+    """`celery beat` (its own service, as in compose): the import sweep and the daily
+    digest. Ready when its beat_init signal writes the ready file."""
+
+    start_timeout = 60.0
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], name: str = "beat") -> None:
+        self.workdir = workdir
+        self.ready_file = workdir / f"{name}.ready"
+        env = {**env, "CELERY_BEAT_READY_FILE": str(self.ready_file), "PYTHONUNBUFFERED": "1"}
+        argv = [
+            celery_binary(), "-A", "bookshelf_worker.celery_app:celery_app", "beat",
+            "--schedule", str(workdir / f"{name}-schedule"), "--loglevel", "INFO",
+        ]  # fmt: skip
+        self.process = ManagedProcess(
+            name, argv, workdir / f"{name}.log", env=env, cwd=workdir, stop_timeout=STOP_TIMEOUT
+        )
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def ready(self) -> bool:
         return self.ready_file.exists()
 
     def prepare(self) -> None:

@@ -7,7 +7,7 @@ import importlib
 import pytest
 from celery import Celery
 
-from bookshelf_tasks.names import EMAIL_QUEUE, TASK_NAMES
+from bookshelf_tasks.names import EMAIL_QUEUE, JOB_TASK_NAMES, JOBS_QUEUE, TASK_NAMES
 
 
 @pytest.fixture
@@ -29,9 +29,21 @@ def test_every_shared_task_name_is_registered(cli_celery_app: Celery, name: str)
     assert route["queue"].name == EMAIL_QUEUE
 
 
+@pytest.mark.parametrize("name", JOB_TASK_NAMES)
+def test_every_job_task_is_registered_on_the_jobs_queue(cli_celery_app: Celery, name: str) -> None:
+    cli_celery_app.loader.import_default_modules()
+    assert name in cli_celery_app.tasks
+    assert cli_celery_app.amqp.router.route({}, name)["queue"].name == JOBS_QUEUE
+
+
 def test_worker_registers_no_unknown_bookshelf_tasks(cli_celery_app: Celery) -> None:
     ours = {name for name in cli_celery_app.tasks if name.startswith("bookshelf.")}
-    assert ours == set(TASK_NAMES)
+    assert ours == set(TASK_NAMES) | set(JOB_TASK_NAMES)
+
+
+def test_beat_schedules_only_registered_tasks(cli_celery_app: Celery) -> None:
+    scheduled = {entry["task"] for entry in cli_celery_app.conf.beat_schedule.values()}
+    assert scheduled and scheduled <= set(JOB_TASK_NAMES)
 
 
 def test_worker_and_web_share_the_serializer(cli_celery_app: Celery) -> None:

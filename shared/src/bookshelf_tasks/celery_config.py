@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from bookshelf_tasks.names import EMAIL_QUEUE
+from bookshelf_tasks.names import EMAIL_QUEUE, JOBS_QUEUE
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -72,7 +72,11 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "timezone": "UTC",
         # Config > Message Routing > task_routes. Even a task sent without an
         # explicit queue lands on `email`, which is the only queue the worker reads.
-        "task_routes": {"bookshelf.email.*": {"queue": EMAIL_QUEUE}},
+        # Background jobs go to their own queue, read by the same worker (`-Q email,jobs`).
+        "task_routes": {
+            "bookshelf.email.*": {"queue": EMAIL_QUEUE},
+            "bookshelf.jobs.*": {"queue": JOBS_QUEUE},
+        },
         "task_default_queue": EMAIL_QUEUE,
         # Config > Task settings > task_acks_late + task_reject_on_worker_lost.
         # Acknowledge after the run, so no message is lost with a worker (Celery FAQ

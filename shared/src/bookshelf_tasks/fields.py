@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LOCALES = ("es", "en")
 MAX_TEXT = 500
@@ -94,3 +95,16 @@ def exact_fields(data: object, expected: set[str]) -> None:
     missing = sorted(expected - set(data))
     if missing:
         raise PayloadError(missing[0], "missing field")
+
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+def time_zone(field: str, value: object) -> str:
+    """An IANA time zone name this Python knows (the reader's, for the email's dates)."""
+    name = text(field, value, max_len=64)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PayloadError(field, "not a known time zone") from None
+    return name

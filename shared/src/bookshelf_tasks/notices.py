@@ -14,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from bookshelf_tasks.fields import (
@@ -26,6 +26,7 @@ from bookshelf_tasks.fields import (
     integer,
     parse_utc,
     text,
+    time_zone,
 )
 from bookshelf_tasks.names import NOTICE_NAME_BY_KIND, task_name_for
 
@@ -99,6 +100,24 @@ def books(*, max_items: int = MAX_BOOKS) -> Field:
     return Field(check)
 
 
+def zone() -> Field:
+    """The reader's IANA time zone, in which the email shows its dates."""
+    return Field(time_zone)
+
+
+def iso_date() -> Field:
+    def check(name: str, value: object) -> None:
+        try:
+            date.fromisoformat(text(name, value, max_len=10))
+        except ValueError:
+            raise PayloadError(name, "not a date (YYYY-MM-DD)") from None
+
+    return Field(check)
+
+
+# What a digest lists of each kind of change; the counts say how many there were.
+DIGEST_MAX_BOOKS: Final = 200
+
 # Each kind's details: name → rule. docs/architecture.md, "Task contract", lists them.
 NOTICE_KINDS: Final[dict[str, dict[str, Field]]] = {
     # Sent at sign-up (and on request) to the address to verify.
@@ -111,6 +130,22 @@ NOTICE_KINDS: Final[dict[str, dict[str, Field]]] = {
     "confirm_new_address": {"link": link()},
     # To the old address, once the new one replaced it.
     "address_changed": {"new_address": email_address()},
+    # One a day per user whose preference is the digest: that day's changes.
+    "digest": {
+        "day": iso_date(),
+        "timezone": zone(),
+        "added": books(max_items=DIGEST_MAX_BOOKS),
+        "deleted": books(max_items=DIGEST_MAX_BOOKS),
+        "added_count": count(),
+        "deleted_count": count(),
+    },
+    # One per import job, committed with its books.
+    "import_summary": {
+        "filename": plain_text(max_len=255),
+        "timezone": zone(),
+        "imported": count(),
+        "refused": count(),
+    },
 }
 assert set(NOTICE_KINDS) == set(NOTICE_NAME_BY_KIND), "every notice kind needs a task name"
 

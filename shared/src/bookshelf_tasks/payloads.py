@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bookshelf_tasks.fields import (
+    DEFAULT_TIMEZONE,
     LOCALES,
     MAX_TEXT,
     PayloadError,
@@ -23,6 +24,7 @@ from bookshelf_tasks.fields import (
     integer,
     parse_utc,
     text,
+    time_zone,
 )
 from bookshelf_tasks.names import BOOK_NAME_BY_KIND, task_name_for
 
@@ -46,6 +48,9 @@ class BookEvent:
     author: str
     isbn: str | None
     year: int | None
+    # The reader's IANA time zone, in which the email shows its date. Rows written
+    # before it existed have none: they are read as UTC.
+    timezone: str = DEFAULT_TIMEZONE
 
     def __post_init__(self) -> None:
         self._validate()
@@ -62,10 +67,12 @@ class BookEvent:
             text("isbn", self.isbn, max_len=32)
         if self.year is not None and abs(integer("year", self.year)) > 9999:
             raise PayloadError("year", "out of range")
+        time_zone("timezone", self.timezone)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BookEvent:
         """Validate a received payload: exactly the contract's fields, right types."""
+        data = {"timezone": DEFAULT_TIMEZONE, **data} if isinstance(data, Mapping) else data
         exact_fields(data, {field.name for field in dataclasses.fields(cls)})
         return cls(**data)
 

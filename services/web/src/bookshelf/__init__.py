@@ -2,7 +2,7 @@
 
 App-wide modules sit here (config, extensions, errors, i18n, request_id, health, api,
 forms, pagination, safe_redirects, text_rules); each feature is a package: accounts,
-library, outbox.
+library, outbox, transfer.
 """
 
 from __future__ import annotations
@@ -53,19 +53,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Every model, so that the metadata Flask-Migrate compares holds every table.
     from bookshelf.accounts import models as _accounts_models  # noqa: F401
+    from bookshelf.accounts.preferences import select_timezone
     from bookshelf.i18n import select_locale
+    from bookshelf.library import activity as _activity_models  # noqa: F401
     from bookshelf.library import models as _library_models  # noqa: F401
     from bookshelf.outbox import models as _outbox_models  # noqa: F401
+    from bookshelf.transfer import jobs as _transfer_models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
 
 
 def _register_features(app: Flask) -> None:
-    from bookshelf import accounts, api, api_docs, health, i18n, library, outbox
+    from bookshelf import accounts, api, api_docs, health, i18n, library, outbox, transfer
     from bookshelf.errors import register_error_handlers
 
     register_error_handlers(app)
@@ -74,6 +77,7 @@ def _register_features(app: Flask) -> None:
     accounts.init_app(app)
     library.init_app(app)
     outbox.init_app(app)
+    transfer.init_app(app)
     api.init_app(app)  # after the features: their API routes join its blueprint
     app.register_blueprint(api_docs.bp)
 

@@ -33,8 +33,10 @@ T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
+    from bookshelf.accounts import api as accounts_api  # noqa: F401 - adds /account to bp
     from bookshelf.library import api as library_api  # noqa: F401 - adds /books to bp
     from bookshelf.outbox import api as outbox_api  # noqa: F401 - adds /emails to bp
+    from bookshelf.transfer import api as transfer_api  # noqa: F401 - /export, /imports
 
     app.register_blueprint(bp)
 

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
-from bookshelf_worker import tasks  # noqa: F401 - registers the tasks on every app
+from bookshelf_tasks.names import DIGEST_SEND, IMPORT_SWEEP
+from bookshelf_worker import job_tasks, tasks  # noqa: F401 - registers the tasks on every app
 from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
@@ -29,6 +30,12 @@ from bookshelf_worker.mail import SMTP_POOL
 from bookshelf_worker.smtp_pool import SMTPPool, close_all
 
 log = logging.getLogger(__name__)
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "import-sweep": {"task": IMPORT_SWEEP, "schedule": 30.0},
+    # Every 15 minutes, so a user's digest leaves soon after their local midnight;
+    # the rows' fixed ids make every later run of the same day a no-op.
+    "daily-digest": {"task": DIGEST_SEND, "schedule": 900.0},
+}
 
 
 def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
@@ -46,6 +53,9 @@ def worker_celery_settings(settings: WorkerSettings) -> dict[str, Any]:
         # fix for a crash on broker restarts (broker_transport.py); the URL stays
         # redis://. Worker-only: the web publishes and never restores unacked messages.
         "broker_transport": TRANSPORT,
+        # Config > Beat > beat_schedule. Read by `celery beat` only (its own service):
+        # the sweep restarts imports whose message was lost or whose worker died.
+        "beat_schedule": BEAT_SCHEDULE,
     }
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import beat_init, worker_ready, worker_shutdown
 
 from bookshelf_worker import liveness
 from bookshelf_worker.app import create_app
@@ -38,6 +38,15 @@ def _unmark_ready(**_: Any) -> None:
     path = _ready_file()
     if path:
         path.unlink(missing_ok=True)
+
+
+@beat_init.connect
+def _mark_beat_ready(**_: Any) -> None:
+    """Readiness of `celery beat` for the local launcher (CELERY_BEAT_READY_FILE)."""
+    path = os.environ.get("CELERY_BEAT_READY_FILE", "").strip()
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(f"{os.getpid()}\n")
 
 
 try:

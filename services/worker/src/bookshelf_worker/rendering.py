@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.dates import format_datetime as babel_datetime
 from flask import current_app
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from bookshelf_tasks import BookEvent, Email
@@ -20,6 +24,8 @@ NOTICE_SUBJECTS = {
     "password_reset": _l("Choose a new Bookshelf password"),
     "confirm_new_address": _l("Confirm your new email address for Bookshelf"),
     "address_changed": _l("Your Bookshelf email address was changed"),
+    "digest": _l("Your day on Bookshelf"),
+    "import_summary": _l("Your import into Bookshelf has finished"),
 }
 
 
@@ -45,14 +51,30 @@ def _render(name: str, context: dict[str, Any]) -> str:
     return current_app.jinja_env.get_template(name).render(context)
 
 
+def reader_zone(event: Email) -> str:
+    """The reader's time zone: a BookEvent's own, a notice's `timezone` detail, else UTC."""
+    if isinstance(event, BookEvent):
+        return event.timezone
+    return str(event.details.get("timezone") or "UTC")
+
+
+def local_time(moment: datetime, zone: str, locale: str) -> str:
+    """`moment` in the reader's zone and language, with the zone's name: never an
+    unlabelled UTC ("25 de noviembre de 2026, 14:22:00 GMT-5 (America/Bogota)")."""
+    return f"{babel_datetime(moment, 'long', tzinfo=ZoneInfo(zone), locale=locale)} ({zone})"
+
+
 def render_email(event: Email) -> RenderedEmail:
     """Needs an app context. The .html template is autoescaped (Flask's default)."""
     template = f"email/book_{event.kind}" if isinstance(event, BookEvent) else f"email/{event.kind}"
     with force_locale(event.locale):
         context = {
             "event": event,
-            "occurred_at": format_datetime(event.occurred_at_utc, "long"),
+            "occurred_at": local_time(event.occurred_at_utc, reader_zone(event), event.locale),
         }
+        if event.kind == "digest" and not isinstance(event, BookEvent):
+            day = date.fromisoformat(event.details["day"])
+            context["day"] = format_date(day, "full", locale=event.locale)
         return RenderedEmail(
             subject=_subject(event),
             text=_render(f"{template}.txt", context),

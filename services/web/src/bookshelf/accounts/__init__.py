@@ -5,7 +5,8 @@ credentials check), tokens.py (API tokens), forms.py, auth.py (the `auth` pages)
 The account emails (docs/architecture.md, "Account emails"): signup.py (no enumeration),
 links.py (signed single-use links), mailing.py (the emails, one per interval),
 verification.py, recovery.py (password reset), settings.py (change password or
-address, delete the account), lifecycle_forms.py.
+address, delete the account), lifecycle_forms.py. preferences.py (email preference,
+time zone), api.py (/api/v1/account), digest_cli.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from bookshelf.extensions import login_manager
 
 def init_app(app: Flask) -> None:
     from bookshelf.accounts import auth, recovery, settings, signup, verification
+    from bookshelf.accounts.digest_cli import digest_cli
+    from bookshelf.accounts.preferences import local_datetime
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
@@ -25,3 +28,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for blueprint in (signup.bp, verification.bp, recovery.bp, settings.bp):
         app.register_blueprint(blueprint)
+    app.add_template_filter(local_datetime, "local_datetime")
+    app.cli.add_command(digest_cli)

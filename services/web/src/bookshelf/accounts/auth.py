@@ -9,7 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from bookshelf.accounts import signup, tokens, users
-from bookshelf.accounts.forms import LoginForm, RegisterForm
+from bookshelf.accounts.forms import LoginForm, PreferencesForm, RegisterForm
+from bookshelf.accounts.preferences import browser_timezone_or_default
 from bookshelf.forms import ConfirmForm
 from bookshelf.safe_redirects import safe_next
 
@@ -24,7 +25,13 @@ def register() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         # The same answer whether or not the address has an account (no enumeration);
         # its owner is told instead (accounts/signup.py).
-        signup.register(form.name.data, form.email.data, form.password.data, str(get_locale()))
+        signup.register(
+            form.name.data,
+            form.email.data,
+            form.password.data,
+            str(get_locale()),
+            browser_timezone_or_default(form.timezone.data),
+        )
         return redirect(url_for("signup.check_inbox"))
     status = 422 if form.errors else 200
     return render_template("auth/register.html", form=form), status
@@ -51,10 +58,34 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+def _preferences_form() -> PreferencesForm:
+    return PreferencesForm(
+        email_preference=current_user.email_preference, timezone=current_user.timezone
+    )
+
+
 @bp.get("/account")
 @login_required
 def account() -> str:
-    return render_template("auth/account.html", form=ConfirmForm(), new_token=None)
+    return render_template(
+        "auth/account.html", form=ConfirmForm(), preferences=_preferences_form(), new_token=None
+    )
+
+
+@bp.post("/account/preferences")
+@login_required
+def save_preferences() -> Response | tuple[str, int]:
+    preferences = PreferencesForm()
+    if preferences.validate_on_submit():
+        users.save_preferences(
+            current_user, preferences.email_preference.data, preferences.timezone.data.strip()
+        )
+        flash(_("Your preferences were saved."), "success")
+        return redirect(url_for("auth.account"))
+    page = render_template(
+        "auth/account.html", form=ConfirmForm(), preferences=preferences, new_token=None
+    )
+    return page, 422
 
 
 @bp.post("/account/token")
@@ -65,4 +96,6 @@ def regenerate_token() -> str | Response:
         return redirect(url_for("auth.account"))
     token = tokens.regenerate(current_user)
     # Rendered in this response only: the token is not stored in clear anywhere.
-    return render_template("auth/account.html", form=form, new_token=token)
+    return render_template(
+        "auth/account.html", form=form, preferences=_preferences_form(), new_token=token
+    )

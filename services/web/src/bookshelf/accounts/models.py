@@ -6,21 +6,27 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, String
+from sqlalchemy import CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db, login_manager, utcnow
+from bookshelf_tasks.digest import EmailPreference
 
 if TYPE_CHECKING:
     from bookshelf.library.models import Book
 
 NAME_MAX = 100
 EMAIL_MAX = 254
+TIMEZONE_MAX = 64
+_PREFERENCES = ", ".join(f"'{preference}'" for preference in EmailPreference)
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"email_preference IN ({_PREFERENCES})", name="email_preference"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
@@ -28,6 +34,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(5), default="es", server_default="es")
+    email_preference: Mapped[str] = mapped_column(
+        String(10), default=EmailPreference.EACH.value, server_default=EmailPreference.EACH.value
+    )
+    # An IANA name (accounts/preferences.py checks it); every date is shown in it.
+    timezone: Mapped[str] = mapped_column(String(TIMEZONE_MAX), default="UTC", server_default="UTC")
     # sha256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -43,6 +54,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     books: Mapped[list[Book]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def emails(self) -> EmailPreference:
+        return EmailPreference(self.email_preference)
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default method is scrypt.

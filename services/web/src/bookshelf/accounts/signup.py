@@ -19,9 +19,9 @@ def _welcome(user: User) -> None:
     mailing.send_verification(user)
 
 
-def register(name: str, email: str, password: str, locale: str) -> None:
+def register(name: str, email: str, password: str, locale: str, timezone: str = "UTC") -> None:
     try:
-        users.create_user(name, email, password, locale, welcome=_welcome)
+        users.create_user(name, email, password, locale, timezone, welcome=_welcome)
     except users.EmailTaken as taken:
         owner = users.find_by_email(str(taken))
         if owner is not None and mailing.take_slot(owner, mailing.Slot.SIGNUP_NOTICE):

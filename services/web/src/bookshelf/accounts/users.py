@@ -30,6 +30,7 @@ def create_user(
     email: str,
     password: str,
     locale: str,
+    timezone: str = "UTC",
     welcome: Callable[[User], None] | None = None,
 ) -> User:
     """Create the account, with what `welcome` adds in the same transaction (its
@@ -40,7 +41,7 @@ def create_user(
         # Spend the time a sign-up spends hashing: the answer's timing tells nothing.
         check_password_hash(_decoy_hash(), password)
         raise EmailTaken(normalized)
-    user = User(name=name.strip(), email=normalized, locale=locale)
+    user = User(name=name.strip(), email=normalized, locale=locale, timezone=timezone)
     user.set_password(password)
     db.session.add(user)
     try:
@@ -67,3 +68,14 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(_decoy_hash(), password or "")
         return None
     return user if user.check_password(password or "") else None
+
+
+def save_preferences(user: User, email_preference: str, timezone: str) -> None:
+    """Both values already passed accounts/preferences.py's rules."""
+    user.email_preference = email_preference
+    user.timezone = timezone
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -27,10 +27,11 @@ from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 
 
-def _notification(event: EmailEvent) -> dict[str, Any]:
+def _notification(event: EmailEvent | None) -> dict[str, Any] | None:
     """Where the change's email is: 'pending' at this point, published by the relay
-    within milliseconds; GET /emails/{event_id} follows it."""
-    return {"event_id": event.id, "status": event.status}
+    within milliseconds; GET /emails/{event_id} follows it. None when the user's email
+    preference is the daily digest or no email."""
+    return {"event_id": event.id, "status": event.status} if event else None
 
 
 def _owned_book_or_404(book_id: int) -> Book:

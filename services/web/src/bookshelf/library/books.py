@@ -27,6 +27,7 @@ from bookshelf.library import queries
 from bookshelf.library.forms import BookForm
 from bookshelf.library.listing import SORTS, read_listing
 from bookshelf.library.models import Book
+from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.record import add_book, delete_book, edit_book
 from bookshelf.pagination import past_the_end, requested_page
 
@@ -46,8 +47,11 @@ def _owned_or_404(book_id: int) -> Book:
     return book
 
 
-def _with_emails_link(message: str) -> Markup:
-    """`message` (escaped), then a link to the confirmation emails' status page."""
+def _with_emails_link(message: str, event: EmailEvent | None) -> Markup | str:
+    """`message` (escaped), then a link to the confirmation emails' status page when
+    the change has an email of its own (the user's preference)."""
+    if event is None:
+        return message
     return Markup('{} <a href="{}">{}</a>').format(
         message, url_for("notifications.index"), _("Follow its confirmation email")
     )
@@ -74,10 +78,10 @@ def index() -> Response | str:
 def new() -> Response | tuple[str, int]:
     form = BookForm()
     if form.validate_on_submit() and form.cleaned is not None:
-        book, _event = add_book(current_user, form.cleaned)
+        book, event = add_book(current_user, form.cleaned)
         flash(
             _with_emails_link(
-                sentence(_("“%(title)s” was added to your library."), title=book.title)
+                sentence(_("“%(title)s” was added to your library."), title=book.title), event
             ),
             "success",
         )
@@ -107,7 +111,10 @@ def delete(book_id: int) -> Response | str:
     form = ConfirmForm()
     if form.validate_on_submit():
         title = book.title
-        delete_book(current_user, book)
-        flash(_with_emails_link(sentence(_("“%(title)s” was deleted."), title=title)), "success")
+        event = delete_book(current_user, book)
+        flash(
+            _with_emails_link(sentence(_("“%(title)s” was deleted."), title=title), event),
+            "success",
+        )
         return redirect(url_for("books.index"))
     return render_template("books/confirm_delete.html", book=book, form=form)

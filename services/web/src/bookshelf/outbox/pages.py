@@ -42,6 +42,8 @@ KIND_LABELS = {
     "password_reset": _l("Password reset"),
     "confirm_new_address": _l("New address"),
     "address_changed": _l("Address changed"),
+    "digest": _l("Daily digest"),
+    "import_summary": _l("Import finished"),
 }
 # What an email that is not about a book is about, from its public details and `to`
 # (the address it goes to); never from a secret detail (a link).
@@ -51,6 +53,8 @@ SUMMARIES = {
     "password_reset": _l("Password reset link for %(to)s"),
     "confirm_new_address": _l("Confirmation link for %(to)s"),
     "address_changed": _l("Notice to %(to)s: the address is now %(new_address)s"),
+    "digest": _l("Your changes of %(day)s"),
+    "import_summary": _l("Import of %(filename)s"),
 }
 
 

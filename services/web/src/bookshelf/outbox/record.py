@@ -1,6 +1,8 @@
 """Outbox rows, written in the transaction of the change they announce: a book change
 (add_book, delete_book) or an account's notice (record_notice); the relay publishes
-them (docs/architecture.md, "Email delivery state")."""
+them (docs/architecture.md, "Email delivery state"). For a book change the user's email
+preference decides what it writes: an outbox row (each), a book_activity row for the
+daily digest (digest), or nothing (none)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from sqlalchemy import func
 
 from bookshelf.accounts.models import User
 from bookshelf.extensions import db
+from bookshelf.library.activity import BookActivity
 from bookshelf.library.book_input import BookInput
 from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.request_id import current_request_id
 from bookshelf_tasks.delivery import EmailStatus, HoldReason
+from bookshelf_tasks.digest import EmailPreference
 from bookshelf_tasks.notices import Notice
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict
         "author": book.author,
         "isbn": book.isbn,
         "year": book.year,
+        "timezone": user.timezone,
     }
 
 
@@ -95,7 +100,24 @@ def record_notice(
     return event
 
 
-def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
+def _announce(kind: str, user: User, book: Book) -> EmailEvent | None:
+    """What the change leaves for the user's emails, as their preference says."""
+    if user.emails is EmailPreference.EACH:
+        return _record(kind, user, book)
+    if user.emails is EmailPreference.DIGEST:
+        db.session.add(
+            BookActivity(
+                owner_id=user.id,
+                kind=kind,
+                title=book.title,
+                author=book.author,
+                occurred_at=datetime.now(UTC),
+            )
+        )
+    return None
+
+
+def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent | None]:
     book = Book(
         owner_id=user.id,
         title=data.title,
@@ -107,7 +129,7 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
     try:
         db.session.add(book)
         db.session.flush()  # assigns book.id for the payload
-        event = _record("added", user, book)
+        event = _announce("added", user, book)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -129,9 +151,9 @@ def edit_book(user: User, book: Book, data: BookInput) -> Book:
     return book
 
 
-def delete_book(user: User, book: Book) -> EmailEvent:
+def delete_book(user: User, book: Book) -> EmailEvent | None:
     try:
-        event = _record("deleted", user, book)
+        event = _announce("deleted", user, book)
         db.session.delete(book)
         db.session.commit()
     except BaseException:

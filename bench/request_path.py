@@ -128,7 +128,7 @@ def p4(
     """Adds paced at 50/s (one due every 20 ms, sent by 4 Python senders: each 201's
     arrival time is needed), then every email awaited: 201 -> MailHog's Created, lost,
     doubled."""
-    mailhog = stack.mailhog_client()
+    mailhog = stack.mailbox()
     results: list[dict[str, Any]] = []
     for rep in range(args.reps):
         load = load_average()

@@ -2,7 +2,7 @@
 
     nginx ─► gunicorn (web) ─► Postgres ◄─ outbox relay
                   └─► broker ◄───────────────────┘
-                        └─► celery worker ─► MailHog
+                        └─► celery worker ─► MailHog or Mailpit
 
 Every port is chosen up front, so the services' environment is known before any of
 them starts; then the independent services start in parallel, each waiting for its
@@ -32,8 +32,9 @@ from types import TracebackType
 import requests
 
 from devstack.broker import BrokerServer
+from devstack.flavours import catcher_choice, catcher_server, mailbox
 from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
-from devstack.mailhog import MailHogClient, MailHogServer
+from devstack.mailbox import Mailbox
 from devstack.nginx import NginxServer
 from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
@@ -46,7 +47,11 @@ DATABASE_NAME = "bookshelf"
 # The relay's sweep here: short, so a lease that ran out is acted on within seconds.
 RELAY_INTERVAL_S = 2
 # Stopped front to back, so nothing logs errors about its peers; each stage in parallel.
-STOP_STAGES = (("nginx",), ("web", "worker", "outbox-relay"), ("mailhog", "broker", "postgres"))
+STOP_STAGES = (
+    ("nginx",),
+    ("web", "worker", "outbox-relay"),
+    ("mailhog", "mailpit", "broker", "postgres"),
+)
 
 
 def in_parallel(*steps: Callable[[], object]) -> None:
@@ -59,8 +64,8 @@ def in_parallel(*steps: Callable[[], object]) -> None:
 
 
 class LocalStack:
-    """Starts Postgres, the broker, MailHog, gunicorn, the Celery worker, the outbox
-    relay and nginx."""
+    """Starts Postgres, the broker (BROKER), the mail catcher (MAIL_CATCHER), gunicorn,
+    the Celery worker, the outbox relay and nginx."""
 
     def __init__(
         self,
@@ -70,7 +75,7 @@ class LocalStack:
         smtp_port: int | None = None,
         env_overrides: Mapping[str, str] | None = None,
     ) -> None:
-        """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
+        """`smtp_port`: where the worker sends (the catcher's by default; the fault suite
         puts its own server in front). `env_overrides`: settings of web, relay and
         worker that differ from the defaults below (the fault suite's short leases)."""
         self.owns_workdir = workdir is None
@@ -86,9 +91,10 @@ class LocalStack:
 
         self.postgres = PostgresServer()
         self.broker = BrokerServer(self.workdir / "broker")
-        self.mailhog = MailHogServer(self.workdir)
+        self.catcher = catcher_choice()
+        self.mail_catcher = catcher_server(self.catcher, self.workdir)
         self.env = {
-            **self._service_env(smtp_port or self.mailhog.smtp_port),
+            **self._service_env(smtp_port or self.mail_catcher.smtp_port),
             **(env_overrides or {}),
         }
         self.web = GunicornServer(self.workdir, self.env)
@@ -128,8 +134,8 @@ class LocalStack:
 
     def _services(self) -> tuple[Service, ...]:
         """Every service, in the order they depend on each other (and start)."""
-        pg, broker, mailhog, web, worker, nginx = (
-            self.postgres, self.broker, self.mailhog, self.web, self.worker, self.nginx
+        pg, broker, catcher, web, worker, nginx = (
+            self.postgres, self.broker, self.mail_catcher, self.web, self.worker, self.nginx
         )  # fmt: skip
         return (
             Service("postgres", pg.start, pg.stop, pg.ready, {"postgres": pg.log_path}),
@@ -138,8 +144,8 @@ class LocalStack:
                 {f"broker ({broker.flavour})": broker.log_path}, broker.process, supervised=True,
             ),
             Service(
-                "mailhog", mailhog.start, mailhog.stop, mailhog.ready,
-                {"mailhog": mailhog.process.log_path}, mailhog.process, supervised=True,
+                self.catcher, catcher.start, catcher.stop, catcher.ready,
+                {self.catcher: catcher.process.log_path}, catcher.process, supervised=True,
             ),
             Service(
                 "web", web.start, web.stop, web.ready,
@@ -208,15 +214,16 @@ class LocalStack:
         return str(self.nginx.base_url).rstrip("/")
 
     @property
-    def mailhog_api_url(self) -> str:
-        return self.mailhog.api_url
+    def mail_api_url(self) -> str:
+        return self.mail_catcher.api_url
 
     @property
-    def mailhog_ui_url(self) -> str:
-        return f"{self.mailhog.api_url}/"
+    def mail_ui_url(self) -> str | None:
+        """None when the catcher runs without its web UI (the local Mailpit)."""
+        return self.mail_catcher.ui_url
 
-    def mailhog_client(self) -> MailHogClient:
-        return self.mailhog.client()
+    def mailbox(self) -> Mailbox:
+        return mailbox(self.catcher, self.mail_api_url)
 
     # --- lifecycle -------------------------------------------------------
     def _timed(self, name: str, step: Callable[[], object]) -> None:
@@ -263,7 +270,7 @@ class LocalStack:
             in_parallel(
                 self._start_database,
                 self._start_broker_and_worker,
-                lambda: self._run("mailhog"),
+                lambda: self._run(self.catcher),
                 lambda: self._run("web"),
             )
             self._run("nginx")

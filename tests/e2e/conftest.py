@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.flavours import mailbox
+from devstack.mailbox import Mailbox
 from tests.e2e.support import FIGURES, StackUrls, record_figure, running_stack, save_figures
 
 HERE = Path(__file__).resolve().parent
@@ -53,8 +54,10 @@ def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
 
 
 @pytest.fixture(scope="session")
-def mailhog(stack: StackUrls) -> MailHogClient:
-    return MailHogClient(stack.mailhog_api_url)
+def mailhog(stack: StackUrls) -> Mailbox:
+    """The mailbox of the stack's catcher (MailHog or Mailpit, MAIL_CATCHER); the fixture
+    keeps its old name so that every test reads the same on either."""
+    return mailbox(stack.mail_catcher, stack.mail_api_url)
 
 
 @pytest.fixture

@@ -46,12 +46,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def fault_stack() -> Iterator[FaultStack]:
     smtp_port = free_port()
     stack = LocalStack(smtp_port=smtp_port, env_overrides=FAULT_ENV)
-    smtp = FaultySMTP(smtp_port, stack.mailhog.smtp_port).start()
+    smtp = FaultySMTP(smtp_port, stack.mail_catcher.smtp_port).start()
     try:
         with stack:
-            yield FaultStack(
-                stack, smtp, Observer(stack.env["DATABASE_URL"], stack.mailhog_client())
-            )
+            yield FaultStack(stack, smtp, Observer(stack.env["DATABASE_URL"], stack.mailbox()))
     finally:
         smtp.stop()
 

@@ -78,6 +78,9 @@ class Mailbox:
     """The API of a running catcher at `api_url`."""
 
     catcher = ""
+    # Whether start_smtp_fault() also reaches the SMTP connections already open (the
+    # worker keeps one per thread), or only those opened after it.
+    fault_reaches_open_connections = True
 
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url.rstrip("/")

@@ -42,6 +42,8 @@ def email_of(item: dict[str, Any]) -> Email:
 
 class MailHogClient(Mailbox):
     catcher = "mailhog"
+    # Jim is handed to each SMTP session when it is accepted.
+    fault_reaches_open_connections = False
 
     def _search(self, address: str, start: int, limit: int) -> dict[str, Any]:
         reply = self.http.get(

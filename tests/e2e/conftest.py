@@ -44,6 +44,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
     with running_stack(keep_logs=lambda: request.session.testsfailed > 0) as urls:
         record_figure("stack_mode", urls.mode)
+        record_figure("mail_catcher", urls.mail_catcher)
+        if urls.local is not None:
+            record_figure("broker", urls.local.broker.flavour)
         if urls.cold_start_seconds is not None:
             record_figure("cold_start_seconds", round(urls.cold_start_seconds, 2))
         if urls.timings:

@@ -127,7 +127,7 @@ def median_cpu(runs: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 def cpu_note(live: dict[str, float], noop: dict[str, float]) -> str:
     """CPU ms per add of each service, email path live | no-op."""
-    order = ("web", "postgres", "nginx", "broker", "outbox-relay", "worker", "mailhog")
+    order = ("web", "postgres", "nginx", "broker", "outbox-relay", "worker", "mailhog", "mailpit")
     shown = [
         f"{name} {live[name]:.1f}|{noop[name]:.1f}" if name in noop else f"{name} {live[name]:.1f}"
         for name in sorted(live, key=lambda n: order.index(n) if n in order else len(order))

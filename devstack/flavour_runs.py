@@ -40,7 +40,12 @@ def current_pair() -> tuple[str, str] | None:
 
 
 def run_pair(broker: str, catcher: str, pytest_args: list[str]) -> PairRun:
-    env = {**os.environ, "BROKER": broker, "MAIL_CATCHER": catcher}
+    env = {
+        **os.environ,
+        "BROKER": broker,
+        "MAIL_CATCHER": catcher,
+        "E2E_FIGURES_NAME": f"e2e-{broker}-{catcher}",
+    }
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
     print(f"\n=== BROKER={broker} MAIL_CATCHER={catcher}: {' '.join(pytest_args)}", flush=True)
     began = time.perf_counter()

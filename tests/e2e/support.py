@@ -186,6 +186,7 @@ def save_figures() -> Path | None:
     if not FIGURES:
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / "e2e.json"
+    # A flavour run (devstack.flavour_runs) names its own file, keeping the main run's.
+    path = RESULTS_DIR / f"{os.environ.get('E2E_FIGURES_NAME') or 'e2e'}.json"
     path.write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")
     return path

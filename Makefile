@@ -14,6 +14,11 @@ PACKAGES := shared/src services/web/src services/worker/src devstack
 # not a Docker engine happens to answer; `make test-e2e E2E_STACK=docker` opts in.
 E2E_STACK ?= local
 export E2E_STACK
+# What `make test` runs again on every other broker × mail catcher pair installed here
+# (BROKER, MAIL_CATCHER; devstack/flavour_runs.py): the tests that tell the flavours apart.
+# `make test-flavours` runs the whole e2e suite on every pair instead.
+FLAVOUR_TESTS ?= tests/static/test_keydb.py tests/e2e/test_book_emails.py \
+	tests/e2e/test_smtp_faults.py tests/e2e/test_broker_outage.py
 
 .PHONY: help
 help: ## List the targets
@@ -21,7 +26,7 @@ help: ## List the targets
 
 ## --- setup --------------------------------------------------------------
 .PHONY: bootstrap
-bootstrap: ## Install what is missing: apt packages, MailHog, the virtualenv
+bootstrap: ## Install what is missing: apt packages, MailHog (Mailpit too with MAIL_CATCHER=mailpit), the virtualenv
 	@bash scripts/bootstrap.sh
 
 .PHONY: lock
@@ -47,6 +52,7 @@ typecheck: bootstrap ## mypy on the packages
 .PHONY: test
 test: bootstrap lint typecheck ## The test command: installs what is missing, then lint, mypy and every suite
 	$(PYTEST)
+	$(PY) -m devstack.flavour_runs --skip-current $(FLAVOUR_TESTS)
 
 .PHONY: test-unit
 test-unit: bootstrap ## Fast suites only (no e2e, no faults)
@@ -55,6 +61,11 @@ test-unit: bootstrap ## Fast suites only (no e2e, no faults)
 .PHONY: test-e2e
 test-e2e: bootstrap ## The e2e suite alone (local processes; E2E_STACK=docker for compose)
 	$(PYTEST) tests/e2e
+
+.PHONY: test-flavours
+test-flavours: ## The e2e suite on every broker x mail catcher pair installed here (builds Mailpit)
+	@MAIL_CATCHER=mailpit bash scripts/bootstrap.sh
+	$(PY) -m devstack.flavour_runs tests/e2e
 
 .PHONY: test-faults
 test-faults: bootstrap ## The fault suite alone: a burst with a fault mid-way, emails counted per event

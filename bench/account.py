@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devstack.bookshelf_client import Account, BookshelfUser, unique_email
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 
 PASSWORD = "contraseña-larga-123"
 
@@ -18,7 +18,7 @@ class BenchUser:
     token: str
 
 
-def register(base_url: str, label: str, mailbox: MailHogClient) -> BenchUser:
+def register(base_url: str, label: str, mailbox: Mailbox) -> BenchUser:
     """A new account (its email locale Spanish), its address verified through the
     emailed link (else its book emails would wait), and its API token."""
     account = Account(f"Banco {label}", unique_email(f"bench-{label}"), PASSWORD)

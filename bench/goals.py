@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> Figures:
         with ThreadPoolExecutor(max_workers=4) as pool:  # each sign-up hashes a password
             labels = ("live", "noop", "p4", "p2")
             users = pool.map(
-                lambda label: ApiClient(stack.base_url, stack.mailhog_client(), label), labels
+                lambda label: ApiClient(stack.base_url, stack.mailbox(), label), labels
             )
             clients = dict(zip(labels, users, strict=True))
         warm_up(stack, clients["live"], outbox, args)
@@ -131,7 +131,7 @@ def median_cpu(runs: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 def cpu_note(live: dict[str, float], noop: dict[str, float]) -> str:
     """CPU ms per add of each service, email path live | no-op."""
-    order = ("web", "postgres", "nginx", "broker", "outbox-relay", "worker", "mailhog")
+    order = ("web", "postgres", "nginx", "broker", "outbox-relay", "worker", "mailhog", "mailpit")
     shown = [
         f"{name} {live[name]:.1f}|{noop[name]:.1f}" if name in noop else f"{name} {live[name]:.1f}"
         for name in sorted(live, key=lambda n: order.index(n) if n in order else len(order))

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from bench.account import BenchUser, register
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 
 REQUEST_TIMEOUT = 10.0
 Call = Callable[[requests.Session, int], requests.Response]
@@ -49,7 +49,7 @@ class Run:
 class ApiClient:
     """One registered user with an API token, able to open sessions."""
 
-    def __init__(self, base_url: str, mailbox: MailHogClient, label: str = "bench") -> None:
+    def __init__(self, base_url: str, mailbox: Mailbox, label: str = "bench") -> None:
         self.base_url = base_url.rstrip("/")
         self.user: BenchUser = register(self.base_url, label, mailbox)
         self.run_id = uuid.uuid4().hex[:6]

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
-from datetime import datetime
 from typing import Any
 
 from bench.load import Run
 from bench.stats import latency_ms
-from devstack.mailhog import Email, MailHogClient
-
-RFC3339 = re.compile(r"^(?P<base>[^.]+?)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$")
+from devstack.mailbox import Email, Mailbox
 
 
 def mailhog_created_at(email: Email) -> float:
-    """MailHog's `Created` as a Unix time. It is RFC 3339 with nanoseconds and their
-    trailing zeros trimmed, which fromisoformat only takes once cut or padded to 6 digits."""
-    found = RFC3339.match(str(email.raw["Created"]))
-    if found is None:
-        raise ValueError(f"unexpected MailHog timestamp {email.raw['Created']!r}")
-    fraction = (found["fraction"] or "").ljust(6, "0")[:6]
-    zone = "+00:00" if found["zone"] == "Z" else found["zone"]
-    return datetime.fromisoformat(f"{found['base']}.{fraction}{zone}").timestamp()
+    """When the catcher received the email (its `Created`), as a Unix time."""
+    return email.created
 
 
 def event_id_of(email: Email) -> str:
@@ -31,20 +21,14 @@ def event_id_of(email: Email) -> str:
     return email.message_id.strip("<>").split("@", 1)[0]
 
 
-def count_to(mailhog: MailHogClient, address: str) -> int:
-    """How many messages MailHog holds for `address`: one small search page, cheap
-    enough to poll while a worker sends (the full list is fetched once, at the end)."""
-    reply = mailhog.http.get(
-        f"{mailhog.api_url}/api/v2/search",
-        params={"kind": "to", "query": address, "limit": "1"},
-        timeout=5,
-    )
-    reply.raise_for_status()
-    return int(reply.json()["total"])
+def count_to(mailhog: Mailbox, address: str) -> int:
+    """How many messages the catcher holds for `address`: cheap enough to poll while a
+    worker sends (the full list is fetched once, at the end)."""
+    return mailhog.count_to(address)
 
 
 def wait_for_count(
-    mailhog: MailHogClient, address: str, count: int, timeout: float, interval: float = 0.25
+    mailhog: Mailbox, address: str, count: int, timeout: float, interval: float = 0.25
 ) -> float:
     """Poll until `address` has `count` messages or `timeout` passes; the time waited."""
     began = time.monotonic()
@@ -71,7 +55,7 @@ def answered_events(run: Run) -> dict[str, float]:
     }
 
 
-def delivery(run: Run, mailhog: MailHogClient, address: str, timeout: float) -> dict[str, Any]:
+def delivery(run: Run, mailhog: Mailbox, address: str, timeout: float) -> dict[str, Any]:
     """Wait for every 201's email; the latency from the 201 to MailHog's `Created`, and
     the emails lost (never arrived) and doubled (more than one per Message-ID)."""
     answered = answered_events(run)

@@ -57,13 +57,13 @@ def run(args: argparse.Namespace) -> Figures:
     with LocalStack() as stack:
         time.sleep(args.settle)
         idle = reading(stack)
-        client = ApiClient(stack.base_url, stack.mailhog_client(), "memory")
+        client = ApiClient(stack.base_url, stack.mailbox(), "memory")
         burst = run_hey(
             client.books_url, requests=args.burst, concurrency=4, time_limit=120,
             token=client.token, json_body=client.book("burst"),
         )  # fmt: skip
-        waited = wait_for_count(stack.mailhog_client(), client.email, burst.ok, 120)
-        emails = stack.mailhog_client().messages_to(client.email)
+        waited = wait_for_count(stack.mailbox(), client.email, burst.ok, 120)
+        emails = stack.mailbox().messages_to(client.email)
         time.sleep(args.settle)
         after = reading(stack)
     return {

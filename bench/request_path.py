@@ -136,7 +136,7 @@ def p4(
     arrival time is needed), then every email awaited: 201 -> MailHog's Created, lost,
     doubled. Per repetition twice: the email path at its lower CPU share ("live"),
     then at web's ("equal"). Leaves it running at the lower share."""
-    mailhog = stack.mailhog_client()
+    mailhog = stack.mailbox()
     results: list[dict[str, Any]] = []
     for rep in range(args.reps):
         for state in ("live", "equal"):

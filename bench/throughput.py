@@ -22,7 +22,7 @@ from bench.proc_tree import cpu_seconds
 from bench.request_path import load_average, log
 from bench.smtp_sink import SlowSMTPServer
 from bench.stack_ops import Outbox, extra_worker, running
-from devstack.mailhog import Email
+from devstack.mailbox import Email
 from devstack.stack import LocalStack
 from devstack.worker import DEFAULT_CONCURRENCY, CeleryWorker
 
@@ -53,7 +53,7 @@ def queue(outbox: Outbox, to: str, count: int, timeout: float) -> None:
 def copies(template: Email, to: str, count: int) -> list[bytes]:
     """`count` copies of a real email as the worker sent it, each with its own
     Message-ID, addressed to `to`."""
-    data = str(template.raw["Raw"]["Data"]).encode("utf-8", "surrogateescape")
+    data = template.data
     head, body = data.split(b"\r\n\r\n", 1)
     head = re.sub(rb"(?im)^To:.*$", f"To: {to}".encode(), head)
     result = []
@@ -77,14 +77,14 @@ def smtplib_burst(port: int, to: str, messages: list[bytes]) -> dict[str, float]
 
 
 def p3(stack: LocalStack, outbox: Outbox, args: argparse.Namespace) -> dict[str, Any]:
-    mailhog = stack.mailhog_client()
+    mailhog = stack.mailbox()
     count = args.p3_emails
     runs: dict[str, list[dict[str, Any]]] = {"worker": [], "smtplib": []}
     for rep in range(args.reps):
         to = address(f"p3-worker-{rep}")
         queue(outbox, to, count, args.time_limit)
         load = load_average()
-        worker = extra_worker(stack, f"p3-{rep}", stack.mailhog.smtp_port)
+        worker = extra_worker(stack, f"p3-{rep}", stack.mail_catcher.smtp_port)
         with running([worker]):
             cpu = worker_cpu([worker])
             waited = wait_for_count(mailhog, to, count, args.time_limit)
@@ -102,7 +102,7 @@ def p3(stack: LocalStack, outbox: Outbox, args: argparse.Namespace) -> dict[str,
         raw_to = address(f"p3-smtplib-{rep}")
         messages = copies(emails[0], raw_to, count)
         load = load_average()
-        client = smtplib_burst(stack.mailhog.smtp_port, raw_to, messages)
+        client = smtplib_burst(stack.mail_catcher.smtp_port, raw_to, messages)
         wait_for_count(mailhog, raw_to, count, args.time_limit)
         raw = mailhog.messages_to(raw_to)
         runs["smtplib"].append(

@@ -84,7 +84,8 @@ def summary(stack: LocalStack) -> str:
     )
     return (
         f"\n  App (via nginx): {stack.base_url}/\n"
-        f"  MailHog UI:      {stack.mailhog_ui_url}\n"
+        f"  Broker:          {stack.broker.flavour} ({stack.broker.url.split('@')[-1]})\n"
+        f"  {stack.catcher + ':':<17}{stack.mail_ui_url or stack.mail_api_url + ' (API only)'}\n"
         f"  Outbox relay:    publishes each email at its commit; sweeps every"
         f" {RELAY_INTERVAL_S}s\n"
         f"  Supervisor:      restarts {supervised} if one exits\n"
@@ -115,7 +116,9 @@ def main(argv: list[str]) -> int:
 
     # Set before starting, so a Ctrl-C during start-up also stops what already runs.
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting Postgres, broker, MailHog, web, worker, outbox relay and nginx…", flush=True)
+    print(
+        "Starting Postgres, broker, mail catcher, web, worker, beat, relay and nginx…", flush=True
+    )
     stack = LocalStack(
         STATE_DIR,
         env_overrides={"SECRET_KEY": secret_key()},

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from devstack.html_forms import find_form
-from devstack.mailhog import Email, MailHogClient
+from devstack.mailbox import Email, Mailbox
 
 TOKEN_PATTERN = re.compile(r"\bbks_[A-Za-z0-9_\-]{20,}")
 # A link of an account email, as its text part prints it (on a line of its own).
@@ -70,7 +70,7 @@ class BookshelfUser:
         return self.http.post(form.action, data=form.filled(**values), timeout=10)
 
     # --- accounts ---------------------------------------------------------
-    def register(self, mailbox: MailHogClient | None = None) -> requests.Response:
+    def register(self, mailbox: Mailbox | None = None) -> requests.Response:
         """Sign up and log in. With `mailbox`, the address is verified first, through
         the link of the verification email (which is then deleted from the mailbox, so
         that the address's mail is the book emails only); without, it stays unverified
@@ -88,7 +88,7 @@ class BookshelfUser:
         return self.login()
 
     def follow_link(
-        self, mailbox: MailHogClient, prefix: str, *, remove: bool = False, **values: str
+        self, mailbox: Mailbox, prefix: str, *, remove: bool = False, **values: str
     ) -> requests.Response:
         """Open the newest link under `prefix` mailed to this account, and submit the
         page's form with `values`, as a person would."""
@@ -107,7 +107,7 @@ class BookshelfUser:
         return done
 
     def mailed_link(
-        self, mailbox: MailHogClient, prefix: str, to: str | None = None, timeout: float = 20.0
+        self, mailbox: Mailbox, prefix: str, to: str | None = None, timeout: float = 20.0
     ) -> tuple[Email, str]:
         """The newest email to `to` (this account's address) with a link under
         `prefix`, and that link's path; waits for it up to `timeout` seconds."""

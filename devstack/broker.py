@@ -1,39 +1,51 @@
-"""The Redis-protocol broker: keydb-server when it is on PATH, else redis-server.
+"""The Redis-protocol broker: the BROKER flavour's server (devstack.flavours).
 
 It runs the image's own services/keydb/keydb.conf, rendered for a local run the way
-devstack renders nginx's template: the same file, with only `bind`, `port`, `dir` and
+devstack renders nginx's template: the file as services/keydb/render-conf.sh makes it for
+the flavour (the image's build runs the same script), with only `bind`, `port`, `dir` and
 `logfile` replaced and `requirepass` set from a password made for this server. So the
 local broker keeps its queue in the append-only file (fsynced every second), never
 evicts, and wants AUTH, as the container does; a broker killed and started again on
-the same dir comes back with its data. `server-threads` is KeyDB's own: it is dropped
-for redis-server and is `io-threads` for valkey-server.
+the same dir comes back with its data.
 """
 
 from __future__ import annotations
 
 import secrets
-import shutil
 import socket
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from devstack.flavours import broker_choice
 from devstack.ports import free_port
 from devstack.process import ManagedProcess, ProcessServer, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 KEYDB_CONF = REPO / "services" / "keydb" / "keydb.conf"
+RENDER_FLAVOUR = REPO / "services" / "keydb" / "render-conf.sh"
 # What a local run sets; each replaces the file's own line, or is added when it has none.
 LOCAL_DIRECTIVES = ("bind", "port", "dir", "logfile", "requirepass")
-# KeyDB's thread count, by the name each server knows it under (None: it has none).
-THREADS_DIRECTIVE = {"keydb-server": "server-threads", "valkey-server": "io-threads"}
 
 
 def broker_binary() -> str:
-    for name in ("keydb-server", "redis-server"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise StackError("Neither keydb-server nor redis-server is installed: run `make bootstrap`.")
+    """The server of the BROKER flavour (keydb-server, else redis-server, when unset)."""
+    return broker_choice()[1]
+
+
+def flavour_config(flavour: str, template: str) -> str:
+    """`template` as render-conf.sh makes it for `flavour` (keydb, valkey or redis)."""
+    done = subprocess.run(
+        ["bash", str(RENDER_FLAVOUR), flavour],
+        input=template,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
+    if done.returncode != 0:
+        raise StackError(f"{RENDER_FLAVOUR.name} {flavour}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def quoted(value: str) -> str:
@@ -42,12 +54,11 @@ def quoted(value: str) -> str:
 
 
 def render_config(values: Mapping[str, str], flavour: str, template: str | None = None) -> str:
-    """keydb.conf with the LOCAL_DIRECTIVES set to `values` (already quoted as needed) and
-    `server-threads` kept, renamed or dropped for `flavour` (the binary's name)."""
+    """keydb.conf for `flavour` (keydb, valkey or redis) with the LOCAL_DIRECTIVES set to
+    `values` (already quoted as needed)."""
     if set(values) != set(LOCAL_DIRECTIVES):
         raise StackError(f"keydb.conf needs exactly {LOCAL_DIRECTIVES}, got {sorted(values)}")
-    text = KEYDB_CONF.read_text() if template is None else template
-    threads = THREADS_DIRECTIVE.get(flavour)
+    text = flavour_config(flavour, KEYDB_CONF.read_text() if template is None else template)
     lines = [
         f"# Rendered by devstack from {KEYDB_CONF.relative_to(REPO)} for {flavour}: "
         f"{', '.join(LOCAL_DIRECTIVES)} set for a local run."
@@ -60,9 +71,6 @@ def render_config(values: Mapping[str, str], flavour: str, template: str | None 
             if directive in unset:  # a repeated line: the first one stands for all
                 lines.append(f"{directive} {values[directive]}")
                 unset.remove(directive)
-        elif directive == "server-threads":
-            if threads is not None:
-                lines.append(f"{threads} {words[1] if len(words) > 1 else ''}".rstrip())
         else:
             lines.append(line)
     lines += [f"{directive} {values[directive]}" for directive in unset]
@@ -92,8 +100,7 @@ class BrokerServer(ProcessServer):
         self.port = port or free_port()
         self.workdir = workdir
         self.password = password or secrets.token_hex(16)
-        binary = broker_binary()
-        self.flavour = Path(binary).name
+        self.flavour, binary = broker_choice()
         self.config_path = workdir / "keydb.conf"
         log_path = workdir / "broker.log"
         self.values = {
@@ -104,7 +111,9 @@ class BrokerServer(ProcessServer):
             "requirepass": self.password,
         }
         # The server appends to its logfile and its stdout (early errors) to the same file.
-        self.process = ManagedProcess(self.flavour, [binary, str(self.config_path)], log_path)
+        self.process = ManagedProcess(
+            f"{self.flavour}-server", [binary, str(self.config_path)], log_path
+        )
 
     @property
     def url(self) -> str:

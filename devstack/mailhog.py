@@ -1,20 +1,24 @@
-"""MailHog as a local process, and a small client for its HTTP API."""
+"""MailHog as a local process, and its backend of devstack.mailbox.Mailbox."""
 
 from __future__ import annotations
 
 import shutil
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from devstack.mailbox import Email, Mailbox, SmtpFault, unix_time
 from devstack.ports import free_port
 from devstack.process import ManagedProcess, ProcessServer, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_SIZE = 250  # MailHog caps a page at 250 whatever `limit` says.
+# Jim, MailHog's chaos monkey, has no 4xx: its refusals are 550s, and its transient
+# failure is a connection closed as soon as it is accepted.
+JIM_OFF = {"AcceptChance": 1.0}
+JIM_FAULTS = {
+    True: ({**JIM_OFF, "RejectSenderChance": 1.0}, SmtpFault(550, "Invalid sender")),
+    False: ({"AcceptChance": 0.0}, SmtpFault(None, "Connection unexpectedly closed")),
+}
 
 
 def mailhog_binary() -> str:
@@ -27,86 +31,43 @@ def mailhog_binary() -> str:
     raise StackError("MailHog is not installed: run `make bootstrap` (builds it into .tools/bin).")
 
 
-@dataclass(frozen=True)
-class Email:
-    """The parts of a MailHog message the tests look at."""
-
-    raw: dict[str, Any]
-
-    def header(self, name: str) -> str:
-        values = self.raw["Content"]["Headers"].get(name) or [""]
-        return str(values[0])
-
-    @property
-    def to(self) -> list[str]:
-        return [f"{r['Mailbox']}@{r['Domain']}" for r in self.raw["To"]]
-
-    @property
-    def subject(self) -> str:
-        from email.header import decode_header, make_header
-
-        return str(make_header(decode_header(self.header("Subject"))))
-
-    @property
-    def message_id(self) -> str:
-        return self.header("Message-ID")
-
-    def part(self, content_type: str) -> str:
-        """The decoded body of the first MIME part of `content_type`.
-
-        Raw.Data is the SMTP data as sent; an 8bit part only decodes right when it is
-        parsed as the bytes it was, not as text.
-        """
-        import email
-        from email import policy
-
-        raw = str(self.raw["Raw"]["Data"]).encode("utf-8", "surrogateescape")
-        message = email.message_from_bytes(raw, policy=policy.default)
-        for part in message.walk():
-            if part.get_content_type() == content_type:
-                return str(part.get_content())
-        raise KeyError(f"no {content_type} part in {self.subject!r}")
+def email_of(item: dict[str, Any]) -> Email:
+    return Email(
+        to=[f"{r['Mailbox']}@{r['Domain']}" for r in item["To"]],
+        # Raw.Data is the SMTP data as received, read by the JSON decoder as text.
+        data=str(item["Raw"]["Data"]).encode("utf-8", "surrogateescape"),
+        created=unix_time(str(item["Created"])),
+    )
 
 
-class MailHogClient:
-    def __init__(self, api_url: str) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.http = requests.Session()
+class MailHogClient(Mailbox):
+    catcher = "mailhog"
+    # Jim is handed to each SMTP session when it is accepted.
+    fault_reaches_open_connections = False
+
+    def _search(self, address: str, start: int, limit: int) -> dict[str, Any]:
+        reply = self.http.get(
+            f"{self.api_url}/api/v2/search",
+            params={"kind": "to", "query": address, "start": str(start), "limit": str(limit)},
+            timeout=5,
+        )
+        reply.raise_for_status()
+        page: dict[str, Any] = reply.json()
+        return page
 
     def messages_to(self, address: str) -> list[Email]:
         found: list[Email] = []
         start = 0
         while True:
-            reply = self.http.get(
-                f"{self.api_url}/api/v2/search",
-                params={
-                    "kind": "to",
-                    "query": address,
-                    "start": str(start),
-                    "limit": str(PAGE_SIZE),
-                },
-                timeout=5,
-            )
-            reply.raise_for_status()
-            page = reply.json()
+            page = self._search(address, start, PAGE_SIZE)
             items = page.get("items") or []
-            found += [Email(item) for item in items if address in Email(item).to]
+            found += [e for e in map(email_of, items) if address in e.to]
             start += len(items)
             if not items or start >= page["total"]:
                 return found
 
-    def wait_for(self, address: str, count: int, timeout: float = 20.0) -> list[Email]:
-        """Poll until `address` has at least `count` messages, or fail at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.messages_to(address)
-            if len(found) >= count or time.monotonic() >= deadline:
-                if len(found) < count:
-                    raise AssertionError(
-                        f"{address} got {len(found)} of {count} emails within {timeout:.0f}s"
-                    )
-                return found
-            time.sleep(0.05)
+    def count_to(self, address: str) -> int:
+        return int(self._search(address, 0, 1)["total"])
 
     def delete(self, email: Email) -> None:
         """Remove one message (by MailHog's own id)."""
@@ -118,6 +79,18 @@ class MailHogClient:
 
     def ping(self) -> bool:
         return self.http.get(f"{self.api_url}/api/v2/messages?limit=1", timeout=1).ok
+
+    def start_smtp_fault(self, *, permanent: bool) -> SmtpFault:
+        settings, fault = JIM_FAULTS[permanent]
+        # POST invites Jim (409 when he is already in); PUT changes his settings.
+        self.http.post(f"{self.api_url}/api/v2/jim", json=settings, timeout=5)
+        self.http.put(f"{self.api_url}/api/v2/jim", json=settings, timeout=5).raise_for_status()
+        return fault
+
+    def end_smtp_fault(self) -> None:
+        reply = self.http.delete(f"{self.api_url}/api/v2/jim", timeout=5)
+        if reply.status_code != 404:  # 404: Jim was not there
+            reply.raise_for_status()
 
 
 class MailHogServer(ProcessServer):
@@ -142,6 +115,10 @@ class MailHogServer(ProcessServer):
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"{self.api_url}/"
 
     def client(self) -> MailHogClient:
         return MailHogClient(self.api_url)

@@ -2,7 +2,7 @@
 
     nginx ─► gunicorn (web) ─► Postgres ◄─ outbox relay
                   └─► broker ◄───────────────────┘
-                        └─► celery worker ─► MailHog
+                        └─► celery worker ─► MailHog or Mailpit
 
 Every port is chosen up front, so the services' environment is known before any of
 them starts; then the independent services start in parallel, each waiting for its
@@ -32,8 +32,9 @@ from types import TracebackType
 import requests
 
 from devstack.broker import BrokerServer
+from devstack.flavours import catcher_choice, catcher_server, mailbox
 from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
-from devstack.mailhog import MailHogClient, MailHogServer
+from devstack.mailbox import Mailbox
 from devstack.nginx import NginxServer
 from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
@@ -53,7 +54,7 @@ EMAIL_NICENESS = 6
 STOP_STAGES = (
     ("nginx",),
     ("web", "worker", "beat", "outbox-relay"),
-    ("mailhog", "broker", "postgres"),
+    ("mailhog", "mailpit", "broker", "postgres"),
 )
 
 
@@ -67,8 +68,8 @@ def in_parallel(*steps: Callable[[], object]) -> None:
 
 
 class LocalStack:
-    """Starts Postgres, the broker, MailHog, gunicorn, the Celery worker, the outbox
-    relay and nginx."""
+    """Starts Postgres, the broker (BROKER), the mail catcher (MAIL_CATCHER), gunicorn,
+    the Celery worker, the outbox relay and nginx."""
 
     def __init__(
         self,
@@ -80,7 +81,7 @@ class LocalStack:
         email_niceness: int | None = None,
         postgres_dir: Path | None = None,
     ) -> None:
-        """`smtp_port`: where the worker sends (MailHog's by default; the fault suite
+        """`smtp_port`: where the worker sends (the catcher's by default; the fault suite
         puts its own server in front). `env_overrides`: settings of web, relay and
         worker that differ from the defaults below (the fault suite's short leases).
         `email_niceness`: the worker's and relay's nice value (default
@@ -102,9 +103,10 @@ class LocalStack:
 
         self.postgres = PostgresServer(root=postgres_dir)
         self.broker = BrokerServer(self.workdir / "broker")
-        self.mailhog = MailHogServer(self.workdir)
+        self.catcher = catcher_choice()
+        self.mail_catcher = catcher_server(self.catcher, self.workdir)
         self.env = {
-            **self._service_env(smtp_port or self.mailhog.smtp_port),
+            **self._service_env(smtp_port or self.mail_catcher.smtp_port),
             **(env_overrides or {}),
         }
         self.web = GunicornServer(self.workdir, self.env)
@@ -150,8 +152,8 @@ class LocalStack:
 
     def _services(self) -> tuple[Service, ...]:
         """Every service, in the order they depend on each other (and start)."""
-        pg, broker, mailhog, web, worker, nginx = (
-            self.postgres, self.broker, self.mailhog, self.web, self.worker, self.nginx
+        pg, broker, catcher, web, worker, nginx = (
+            self.postgres, self.broker, self.mail_catcher, self.web, self.worker, self.nginx
         )  # fmt: skip
         return (
             Service("postgres", pg.start, pg.stop, pg.ready, {"postgres": pg.log_path}),
@@ -160,8 +162,8 @@ class LocalStack:
                 {f"broker ({broker.flavour})": broker.log_path}, broker.process, supervised=True,
             ),
             Service(
-                "mailhog", mailhog.start, mailhog.stop, mailhog.ready,
-                {"mailhog": mailhog.process.log_path}, mailhog.process, supervised=True,
+                self.catcher, catcher.start, catcher.stop, catcher.ready,
+                {self.catcher: catcher.process.log_path}, catcher.process, supervised=True,
             ),
             Service(
                 "web", web.start, web.stop, web.ready,
@@ -234,15 +236,16 @@ class LocalStack:
         return str(self.nginx.base_url).rstrip("/")
 
     @property
-    def mailhog_api_url(self) -> str:
-        return self.mailhog.api_url
+    def mail_api_url(self) -> str:
+        return self.mail_catcher.api_url
 
     @property
-    def mailhog_ui_url(self) -> str:
-        return f"{self.mailhog.api_url}/"
+    def mail_ui_url(self) -> str | None:
+        """None when the catcher runs without its web UI (the local Mailpit)."""
+        return self.mail_catcher.ui_url
 
-    def mailhog_client(self) -> MailHogClient:
-        return self.mailhog.client()
+    def mailbox(self) -> Mailbox:
+        return mailbox(self.catcher, self.mail_api_url)
 
     # --- lifecycle -------------------------------------------------------
     def _timed(self, name: str, step: Callable[[], object]) -> None:
@@ -290,7 +293,7 @@ class LocalStack:
             in_parallel(
                 self._start_database,
                 self._start_broker_and_worker,
-                lambda: self._run("mailhog"),
+                lambda: self._run(self.catcher),
                 lambda: self._run("web"),
             )
             self._run("nginx")

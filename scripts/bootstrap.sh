@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever `make test` and `make dev` need and is missing, on a fresh Debian
-# machine as root: apt packages, MailHog (built from tools/mailhog with Go), the virtualenv.
+# machine as root: apt packages (valkey-server from bookworm-backports), MailHog (built from
+# tools/mailhog with Go), Mailpit when MAIL_CATCHER=mailpit (tools/mailpit), the virtualenv.
 # Every step is skipped when its result is already there, so a second run takes a second.
 set -o errexit -o nounset -o pipefail
 
@@ -13,6 +14,13 @@ log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 
 # hey: the HTTP load generator of the benchmarks (bench/hey.py).
 apt_packages=(postgresql redis-server nginx-light docker-compose chromium fonts-noto-color-emoji hey)
+# BROKER=valkey's server: Debian 12 has it in bookworm-backports only (Valkey 8.0).
+backports=()
+if [[ $(. /etc/os-release && echo "${VERSION_CODENAME:-}") == bookworm ]]; then
+  apt_packages+=(valkey-server)
+  backports=(-t bookworm-backports)
+fi
+backports_list=/etc/apt/sources.list.d/bookworm-backports.sources
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -24,11 +32,16 @@ if ((${#missing[@]})); then
   fi
   log "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if ((${#backports[@]})) && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # Backports are never picked unless asked for (-t), so the other packages stay on bookworm.
+    printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: bookworm-backports" \
+      "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$backports_list"
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${backports[@]}" "${missing[@]}" >/dev/null
   # The Debian packages start system-wide daemons on fixed ports; the project runs
   # its own instances on free ports, so the system ones only get in the way.
-  for svc in redis-server nginx postgresql; do
+  for svc in redis-server valkey-server nginx postgresql; do
     (command -v systemctl >/dev/null && systemctl disable --now "$svc" >/dev/null 2>&1) || service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
@@ -72,6 +85,17 @@ if [[ ! -f $axe_dir/axe.min.js || $(cat "$axe_dir/VERSION" 2>/dev/null) != "$axe
   tar -xzf "$pack_dir"/axe-core-*.tgz -C "$pack_dir"
   cp "$pack_dir/package/axe.min.js" "$pack_dir/package/LICENSE" "$axe_dir/"
   echo "$axe_version" >"$axe_dir/VERSION"
+fi
+
+# Mailpit only when asked for: building it takes about 3.5 min on 2 cores, too much for
+# every fresh `make test`, which then says that it skipped the Mailpit pairs and why.
+if [[ ${MAIL_CATCHER:-} == mailpit && ! -x $tools_bin/mailpit ]]; then
+  command -v go >/dev/null || { echo "bootstrap: Go (>= 1.21) is needed to build Mailpit." >&2; exit 1; }
+  log "building Mailpit into .tools/bin (go install, pinned by tools/mailpit; about 3.5 min)"
+  mkdir -p "$tools_bin"
+  # Mailpit needs a newer Go than the one installed: GOTOOLCHAIN=auto fetches the one its
+  # go.mod names from the Go module proxy (Go >= 1.21 knows how).
+  (cd "$repo/tools/mailpit" && GOTOOLCHAIN=auto GOBIN=$tools_bin GOFLAGS=-mod=readonly go install github.com/axllent/mailpit)
 fi
 
 stamp=$venv/.requirements.sha256

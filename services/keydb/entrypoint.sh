@@ -1,9 +1,10 @@
 #!/bin/bash
-# Starts keydb-server on Bookshelf's keydb.conf, with a password when KEYDB_PASSWORD is set.
+# Starts the broker's server ($BROKER-server: keydb, valkey or redis) on Bookshelf's
+# rendered keydb.conf, with a password when KEYDB_PASSWORD is set.
 set -o errexit -o nounset -o pipefail
 
-args=(/etc/keydb/bookshelf.conf)
+args=(/etc/bookshelf/broker.conf)
 if [[ -n ${KEYDB_PASSWORD:-} ]]; then
   args+=(--requirepass "$KEYDB_PASSWORD")
 fi
-exec keydb-server "${args[@]}" "$@"
+exec "${BROKER:-keydb}-server" "${args[@]}" "$@"

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.flavours import mailbox
+from devstack.mailbox import Mailbox
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.support import FIGURES, StackUrls, record_figure, running_stack, save_figures
 
@@ -45,6 +46,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
     with running_stack(keep_logs=lambda: request.session.testsfailed > 0) as urls:
         record_figure("stack_mode", urls.mode)
+        record_figure("mail_catcher", urls.mail_catcher)
+        if urls.local is not None:
+            record_figure("broker", urls.local.broker.flavour)
         if urls.cold_start_seconds is not None:
             record_figure("cold_start_seconds", round(urls.cold_start_seconds, 2))
         if urls.timings:
@@ -55,12 +59,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[StackUrls]:
 
 
 @pytest.fixture(scope="session")
-def mailhog(stack: StackUrls) -> MailHogClient:
-    return MailHogClient(stack.mailhog_api_url)
+def mailhog(stack: StackUrls) -> Mailbox:
+    """The mailbox of the stack's catcher (MailHog or Mailpit, MAIL_CATCHER); the fixture
+    keeps its old name so that every test reads the same on either."""
+    return mailbox(stack.mail_catcher, stack.mail_api_url)
 
 
 @pytest.fixture
-def user(stack: StackUrls, mailhog: MailHogClient) -> BookshelfUser:
+def user(stack: StackUrls, mailhog: Mailbox) -> BookshelfUser:
     """A freshly registered, verified, logged-in user with a unique email address."""
     reader = BookshelfUser(stack.base_url)
     reader.register(mailhog)

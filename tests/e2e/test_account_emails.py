@@ -8,18 +8,18 @@ from __future__ import annotations
 import uuid
 
 from devstack.bookshelf_client import Account, BookshelfUser, unique_email
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from tests.e2e.support import StackUrls
 
 HELD = "state-held"
 
 
-def subjects(mailhog: MailHogClient, address: str) -> list[str]:
+def subjects(mailhog: Mailbox, address: str) -> list[str]:
     return sorted(email.subject for email in mailhog.messages_to(address))
 
 
 def test_book_emails_wait_for_the_verification_link_then_arrive_once(
-    stack: StackUrls, mailhog: MailHogClient
+    stack: StackUrls, mailhog: Mailbox
 ) -> None:
     reader = BookshelfUser(stack.base_url)
     reader.register()  # not verified: the link stays in the mailbox
@@ -41,7 +41,7 @@ def test_book_emails_wait_for_the_verification_link_then_arrive_once(
 
 
 def test_sign_up_with_a_taken_address_tells_its_owner_and_nobody_else(
-    stack: StackUrls, mailhog: MailHogClient, user: BookshelfUser
+    stack: StackUrls, mailhog: Mailbox, user: BookshelfUser
 ) -> None:
     password = f"impostora-{uuid.uuid4().hex[:10]}"  # passes any password policy
     impostor = BookshelfUser(stack.base_url, Account("Impostora", user.account.email, password))
@@ -61,7 +61,7 @@ def test_sign_up_with_a_taken_address_tells_its_owner_and_nobody_else(
 
 
 def test_a_reset_link_sets_a_new_password_once(
-    stack: StackUrls, mailhog: MailHogClient, user: BookshelfUser
+    stack: StackUrls, mailhog: Mailbox, user: BookshelfUser
 ) -> None:
     """And its token (a secret) is in no log of the stack, nginx's and gunicorn's access
     logs included, though the link's page was loaded with it (and its Referer sent)."""
@@ -90,7 +90,7 @@ def test_a_reset_link_sets_a_new_password_once(
 
 
 def test_a_new_address_is_confirmed_by_itself_and_the_old_one_is_told(
-    stack: StackUrls, mailhog: MailHogClient, user: BookshelfUser
+    stack: StackUrls, mailhog: Mailbox, user: BookshelfUser
 ) -> None:
     old, new = user.account.email, unique_email("moved")
     user.submit(

@@ -7,12 +7,12 @@ import uuid
 import requests
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from tests.e2e.support import StackUrls
 
 
 def test_api_add_list_delete_with_bearer_token_sends_both_emails(
-    user: BookshelfUser, mailhog: MailHogClient
+    user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     api = user.api(user.api_token())
     title = f"Ficciones {uuid.uuid4().hex[:6]}"
@@ -41,7 +41,7 @@ def test_api_add_list_delete_with_bearer_token_sends_both_emails(
 
 
 def test_api_refuses_invalid_book_and_bad_token(
-    stack: StackUrls, user: BookshelfUser, mailhog: MailHogClient
+    stack: StackUrls, user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     api = user.api(user.api_token())
 

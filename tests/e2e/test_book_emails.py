@@ -6,12 +6,12 @@ import html
 import uuid
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from tests.e2e.support import StackUrls
 
 
 def test_register_login_add_then_delete_sends_one_email_each(
-    stack: StackUrls, mailhog: MailHogClient
+    stack: StackUrls, mailhog: Mailbox
 ) -> None:
     reader = BookshelfUser(stack.base_url)
     reader.register(mailhog)
@@ -39,7 +39,7 @@ def test_register_login_add_then_delete_sends_one_email_each(
 
 
 def test_title_with_accents_emoji_and_tags_is_intact_in_text_and_escaped_in_html(
-    user: BookshelfUser, mailhog: MailHogClient
+    user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     marker = uuid.uuid4().hex[:6]
     title = f"Cien años de ñandúes 📚 <b>tags</b> & “comillas” {marker}"

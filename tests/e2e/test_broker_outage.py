@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from devstack.bookshelf_client import BOOK_PAGE, BookshelfUser
-from devstack.mailhog import Email, MailHogClient
+from devstack.mailbox import Email, Mailbox
 from devstack.process import tail, wait_until
 from devstack.stack import RELAY_INTERVAL_S, LocalStack
 from tests.e2e.browser import checked_context, layout_problems
@@ -55,9 +55,7 @@ def stack_logs(local: LocalStack) -> str:
     return "\n".join(f"--- {name}: {path}\n{tail(path, 25)}" for name, path in logs.items())
 
 
-def wait_for_emails(
-    mailhog: MailHogClient, local: LocalStack, address: str, count: int
-) -> list[Email]:
+def wait_for_emails(mailhog: Mailbox, local: LocalStack, address: str, count: int) -> list[Email]:
     try:
         return mailhog.wait_for(address, count, timeout=DELIVERY_DEADLINE_S)
     except AssertionError as missing:
@@ -110,7 +108,7 @@ def on_a_phone_the_waiting_email_shows_why_and_its_retry(
 
 
 def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
-    local: LocalStack, stack: StackUrls, mailhog: MailHogClient, browser: Browser
+    local: LocalStack, stack: StackUrls, mailhog: Mailbox, browser: Browser
 ) -> None:
     broker_url = local.broker.url
     restarts_before = dict(local.restarts)

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from devstack.bookshelf_client import Account, BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.process import wait_until
 from devstack.stack import LocalStack
 from tests.e2e.browsing import WIDTHS, chromium, page_overflow, screenshot
@@ -42,7 +42,7 @@ def wait_for_job(http: requests.Session, url: str) -> dict[str, object]:
         time.sleep(0.5)
 
 
-def test_api_imports_5000_rows_once_with_a_report(stack: StackUrls, mailhog: MailHogClient) -> None:
+def test_api_imports_5000_rows_once_with_a_report(stack: StackUrls, mailhog: Mailbox) -> None:
     reader = BookshelfUser(stack.base_url, Account.new("import5k"))
     reader.register()
     api = reader.api(reader.api_token())
@@ -95,7 +95,7 @@ def digests_done(local: LocalStack) -> int:
 
 
 def test_digest_user_gets_one_digest_a_day_and_no_email_per_book(
-    stack: StackUrls, local: LocalStack, mailhog: MailHogClient
+    stack: StackUrls, local: LocalStack, mailhog: Mailbox
 ) -> None:
     reader = BookshelfUser(stack.base_url, Account.new("digest"))
     reader.register()
@@ -155,7 +155,7 @@ def test_browser_import_progress_report_export_preferences_and_digest(
     stack: StackUrls,
     local: LocalStack,
     page: Page,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     account = Account.new("browser-import")

@@ -6,7 +6,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from tests.e2e.support import StackUrls
 
 BOOKS_EACH = 5
@@ -20,7 +20,7 @@ def add_books(reader: BookshelfUser, label: str) -> list[str]:
 
 
 def test_two_users_adding_at_once_each_receive_only_their_own_emails(
-    stack: StackUrls, mailhog: MailHogClient
+    stack: StackUrls, mailhog: Mailbox
 ) -> None:
     ana, bruno = BookshelfUser(stack.base_url), BookshelfUser(stack.base_url)
     with ThreadPoolExecutor(max_workers=2) as pool:

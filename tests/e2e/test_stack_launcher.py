@@ -38,7 +38,7 @@ def test_a_service_that_fails_is_named_with_its_log_and_the_rest_is_stopped() ->
     message = str(failure.value)
     assert message.startswith("web (gunicorn) exited early")
     assert f"last lines of {stack.web.process.log_path}" in message
-    processes = [stack.broker.process, stack.mailhog.process, stack.worker.process]
+    processes = [stack.broker.process, stack.mail_catcher.process, stack.worker.process]
     assert [p.proc is not None for p in processes] == [True, True, True]
     assert not any(p.running for p in [*processes, stack.web.process, stack.nginx.process])
     assert not stack.postgres.data_dir.exists()

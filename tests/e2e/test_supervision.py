@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.process import tail, wait_until
 from devstack.stack import LocalStack
 from tests.e2e.support import StackUrls
@@ -61,7 +61,7 @@ def group_is_gone(pgid: int) -> bool:
     return False
 
 
-def add_and_await_email(local: LocalStack, user: BookshelfUser, mailhog: MailHogClient) -> None:
+def add_and_await_email(local: LocalStack, user: BookshelfUser, mailhog: Mailbox) -> None:
     title = f"Pedro Páramo {uuid.uuid4().hex[:6]}"
     already = len(mailhog.messages_to(user.account.email))
     user.add_book(title=title, author="Juan Rulfo", year="1955")
@@ -73,7 +73,7 @@ def add_and_await_email(local: LocalStack, user: BookshelfUser, mailhog: MailHog
 
 
 def test_a_worker_killed_with_sigkill_is_restarted_and_emails_still_arrive(
-    local: LocalStack, user: BookshelfUser, mailhog: MailHogClient
+    local: LocalStack, user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     before = local.restarts["worker"]
 
@@ -92,7 +92,7 @@ def test_a_worker_killed_with_sigkill_is_restarted_and_emails_still_arrive(
 
 
 def test_a_service_stopped_on_purpose_stays_down_until_it_is_started(
-    local: LocalStack, user: BookshelfUser, mailhog: MailHogClient
+    local: LocalStack, user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     before = local.restarts["worker"]
     local.stop_service("worker")
@@ -122,7 +122,7 @@ def aof_holds(workdir: Path, key: str) -> bool:
 
 
 def test_a_killed_broker_comes_back_with_its_data_and_the_stack_recovers(
-    local: LocalStack, user: BookshelfUser, mailhog: MailHogClient
+    local: LocalStack, user: BookshelfUser, mailhog: Mailbox
 ) -> None:
     key = f"e2e-aof-{uuid.uuid4().hex}"
     with redis.Redis.from_url(local.broker.url) as client:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from devstack.bookshelf_client import BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from tests.e2e.support import StackUrls
 
 INVALID_BOOKS = [
@@ -28,7 +28,7 @@ INVALID_BOOKS = [
 
 @pytest.mark.parametrize(("fields", "message"), INVALID_BOOKS)
 def test_invalid_book_is_refused_stores_nothing_and_sends_nothing(
-    stack: StackUrls, mailhog: MailHogClient, fields: dict[str, str], message: str
+    stack: StackUrls, mailhog: Mailbox, fields: dict[str, str], message: str
 ) -> None:
     # English, so the assertion can quote the message the app defines.
     reader = BookshelfUser(stack.base_url, language="en")

@@ -46,12 +46,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def fault_stack() -> Iterator[FaultStack]:
     smtp_port = free_port()
     stack = LocalStack(smtp_port=smtp_port, env_overrides=FAULT_ENV)
-    smtp = FaultySMTP(smtp_port, stack.mailhog.smtp_port).start()
+    smtp = FaultySMTP(smtp_port, stack.mail_catcher.smtp_port).start()
     try:
         with stack:
-            yield FaultStack(
-                stack, smtp, Observer(stack.env["DATABASE_URL"], stack.mailhog_client())
-            )
+            yield FaultStack(stack, smtp, Observer(stack.env["DATABASE_URL"], stack.mailbox()))
     finally:
         smtp.stop()
 
@@ -60,6 +58,6 @@ def fault_stack() -> Iterator[FaultStack]:
 def reader(fault_stack: FaultStack) -> Iterator[Reader]:
     """A new user per case; the case's SMTP fault is cleared afterwards."""
     user = BookshelfUser(fault_stack.stack.base_url)
-    user.register(fault_stack.stack.mailhog_client())
+    user.register(fault_stack.stack.mailbox())
     yield Reader(user, user.api(user.api_token()))
     fault_stack.smtp.handler.clear()

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from devstack.bookshelf_client import BookshelfApi, BookshelfUser
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.stack import LocalStack
 from tests.faults.smtp_proxy import FaultySMTP
 
@@ -136,7 +136,7 @@ class Tally:
 class Observer:
     """Reads one user's truth three ways: Postgres rows, the mailbox, the status page."""
 
-    def __init__(self, database_url: str, mailhog: MailHogClient) -> None:
+    def __init__(self, database_url: str, mailhog: Mailbox) -> None:
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         self.mailhog = mailhog
 

@@ -17,7 +17,8 @@ from flask_migrate import upgrade
 from bookshelf import create_app
 from bookshelf_tasks.celery_config import celery_settings, configure
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient, MailHogServer
+from devstack.flavours import CatcherServer, catcher_choice, catcher_server
+from devstack.mailbox import Mailbox
 from devstack.postgres import PostgresServer
 from devstack.worker import CeleryWorker
 from tests.integration.outbox_relay import OutboxRelay
@@ -89,8 +90,8 @@ def broker(stack_dir: Path) -> Iterator[BrokerServer]:
 
 
 @pytest.fixture(scope="session")
-def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailHogServer]:
-    server = MailHogServer(tmp_path_factory.mktemp("mailhog"))
+def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatcherServer]:
+    server = catcher_server(catcher_choice(), tmp_path_factory.mktemp("mail-catcher"))
     try:
         yield server.start()
     finally:
@@ -98,13 +99,13 @@ def mailhog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailHog
 
 
 @pytest.fixture
-def mailhog(mailhog_server: MailHogServer) -> MailHogClient:
+def mailhog(mailhog_server: CatcherServer) -> Mailbox:
     return mailhog_server.client()
 
 
 @pytest.fixture(scope="module")
 def worker(
-    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer, database_url: str
+    stack_dir: Path, broker: BrokerServer, mailhog_server: CatcherServer, database_url: str
 ) -> Iterator[CeleryWorker]:
     process = CeleryWorker(
         stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url
@@ -149,7 +150,7 @@ def own_broker(tmp_path: Path) -> Iterator[BrokerServer]:
 
 @pytest.fixture
 def own_worker(
-    tmp_path: Path, own_broker: BrokerServer, own_outbox: Outbox, mailhog_server: MailHogServer
+    tmp_path: Path, own_broker: BrokerServer, own_outbox: Outbox, mailhog_server: CatcherServer
 ) -> Iterator[CeleryWorker]:
     """A worker on this test's own database, reading its own broker: what a relay pass
     publishes there reaches this worker, whose claims find the test's rows."""

@@ -31,7 +31,7 @@ from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.relay import RelayResult, relay_due
 from bookshelf_tasks import BookEvent
 from bookshelf_tasks.delivery import events
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from devstack.process import wait_until
@@ -270,6 +270,6 @@ def message_id(event_id: str) -> str:
     return f"<{event_id}@bookshelf>"
 
 
-def emails_per_event(mailhog: MailHogClient, address: str) -> Counter[str]:
+def emails_per_event(mailhog: Mailbox, address: str) -> Counter[str]:
     """How many emails `address` got per Message-ID."""
     return Counter(email.message_id for email in mailhog.messages_to(address))

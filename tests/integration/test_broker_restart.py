@@ -19,7 +19,8 @@ import redis
 
 from bookshelf_tasks.names import EMAIL_QUEUE
 from devstack.broker import broker_binary
-from devstack.mailhog import MailHogClient, MailHogServer
+from devstack.flavours import CatcherServer
+from devstack.mailbox import Mailbox
 from devstack.ports import free_port
 from devstack.process import ManagedProcess
 from devstack.worker import CeleryWorker
@@ -103,8 +104,8 @@ def test_messages_lost_with_the_broker_are_relayed_and_sent_once_each(
     volatile_broker: VolatileBroker,
     make_web: MakeWeb,
     own_outbox: Outbox,
-    mailhog_server: MailHogServer,
-    mailhog: MailHogClient,
+    mailhog_server: CatcherServer,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     web = make_web(volatile_broker.url, own_outbox.url)

@@ -14,7 +14,7 @@ from flask import Flask
 
 from bookshelf_tasks import BookEvent, signature_for
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.worker import CeleryWorker
 from tests.integration.support import (
     MakeWeb,
@@ -63,7 +63,7 @@ def test_the_same_event_published_three_times_is_one_email(
     producer: Celery,
     worker: CeleryWorker,
     outbox: Outbox,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
     publish: Publisher,
 ) -> None:
@@ -85,7 +85,7 @@ def test_the_same_event_published_three_times_is_one_email(
 
 
 def test_a_message_without_its_row_sends_nothing(
-    producer: Celery, worker: CeleryWorker, outbox: Outbox, mailhog: MailHogClient
+    producer: Celery, worker: CeleryWorker, outbox: Outbox, mailhog: Mailbox
 ) -> None:
     """A message whose event has no claimable row (deleted with its user, or written
     to another database) is dropped: the broker never decides that an email goes out."""

@@ -22,7 +22,7 @@ from bookshelf.library.models import Book
 from bookshelf.outbox import record
 from bookshelf.outbox.models import EmailEvent
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.process import wait_until
 from devstack.worker import CeleryWorker
 from tests.integration.outbox_relay import DueNotifications, OutboxRelay
@@ -106,7 +106,7 @@ def test_a_new_row_is_published_at_its_commit_without_a_sweep(
     worker: CeleryWorker,
     relay: OutboxRelay,
     outbox: Outbox,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     client, user_id = logged_in_client(make_web(broker.url), address)
@@ -145,7 +145,7 @@ def test_a_rolled_back_add_notifies_nothing_and_is_never_published(
     relay: OutboxRelay,
     outbox: Outbox,
     notifications: DueNotifications,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     web = make_web(broker.url)

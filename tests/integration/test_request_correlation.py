@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.worker import CeleryWorker
 from tests.integration.outbox_relay import OutboxRelay
 from tests.integration.support import (
@@ -58,7 +58,7 @@ def test_the_posts_request_id_reaches_the_workers_outcome_line(
     worker: CeleryWorker,
     relay: OutboxRelay,
     outbox: Outbox,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     """The relay process publishes the row outside any request: the id comes from it."""

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient
+from devstack.mailbox import Mailbox
 from devstack.worker import CeleryWorker
 from tests.integration.outbox_relay import OutboxRelay
 from tests.integration.support import (
@@ -51,7 +51,7 @@ def test_add_then_delete_sends_one_email_each(
     worker: CeleryWorker,
     relay: OutboxRelay,
     outbox: Outbox,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     client, user_id = logged_in_client(make_web(broker.url), address)
@@ -89,7 +89,7 @@ def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
     own_outbox: Outbox,
     own_broker: BrokerServer,
     own_worker: CeleryWorker,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     """On a database of its own, where no relay process runs: the passes are the test's."""
@@ -128,7 +128,7 @@ def test_relay_publishes_what_the_broker_refused_exactly_once(
     own_outbox: Outbox,
     own_broker: BrokerServer,
     own_worker: CeleryWorker,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
 ) -> None:
     """On a database of its own, so that each pass's counts are this test's rows."""

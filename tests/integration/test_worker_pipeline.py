@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 
 from devstack.broker import BrokerServer
-from devstack.mailhog import MailHogClient, MailHogServer
+from devstack.flavours import CatcherServer
+from devstack.mailbox import Mailbox
 from devstack.worker import CeleryWorker
 from tests.integration.support import (
     MakeWeb,
@@ -37,7 +38,7 @@ def test_a_published_event_becomes_exactly_one_email(
     web: Flask,
     worker: CeleryWorker,
     outbox: Outbox,
-    mailhog: MailHogClient,
+    mailhog: Mailbox,
     address: str,
     kind: str,
 ) -> None:
@@ -65,7 +66,7 @@ def test_a_published_event_becomes_exactly_one_email(
 
 
 def test_worker_logs_one_structured_line_per_email(
-    web: Flask, worker: CeleryWorker, outbox: Outbox, mailhog: MailHogClient, address: str
+    web: Flask, worker: CeleryWorker, outbox: Outbox, mailhog: Mailbox, address: str
 ) -> None:
     [event_id] = add_books(web, new_user(web, address), ["Log me"])
     mailhog.wait_for(address, 1, timeout=20)
@@ -80,7 +81,7 @@ def test_worker_logs_one_structured_line_per_email(
 
 
 def test_ready_file_follows_the_worker_lifecycle(
-    stack_dir: Path, broker: BrokerServer, mailhog_server: MailHogServer, database_url: str
+    stack_dir: Path, broker: BrokerServer, mailhog_server: CatcherServer, database_url: str
 ) -> None:
     lifecycle = CeleryWorker(
         stack_dir, broker.url, mailhog_server.smtp_port, database_url=database_url, name="lifecycle"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devstack.flavours import BROKERS, MAIL_CATCHERS
 from tests.static.support import (
     COMPOSE_FILES,
     ONE_SHOT,
@@ -157,10 +158,10 @@ def published(which: str) -> dict[str, list[Any]]:
     return {name: svc["ports"] for name, svc in services.items() if svc.get("ports")}
 
 
-def test_dev_publishes_only_the_app_and_mailhog() -> None:
+def test_dev_publishes_only_the_app_and_the_mail_catcher() -> None:
     ports = published("dev")
     assert ports.pop("nginx") == ["8080:8080"]
-    assert ports.pop("mailhog") == ["8025:8025"]
+    assert ports.pop("mailcatcher") == ["8025:8025"]
     # Flower runs only under the monitoring profile, on loopback.
     assert ports == {"flower": ["127.0.0.1:5555:5555"]}
     assert load_compose("dev")["services"]["flower"]["profiles"] == ["monitoring"]
@@ -170,7 +171,7 @@ def test_prod_publishes_only_nginx() -> None:
     services = load_compose("prod")["services"]
     assert list(published("prod")) == ["nginx"]
     assert all("expose" not in svc for svc in services.values())
-    assert "mailhog" not in services
+    assert "mailcatcher" not in services
 
 
 def test_prod_services_are_hardened() -> None:
@@ -188,13 +189,13 @@ def test_prod_services_are_hardened() -> None:
 def test_prod_keeps_the_data_stores_off_every_routable_network() -> None:
     spec = load_compose("prod")
     internal = {name for name, net in spec["networks"].items() if (net or {}).get("internal")}
-    for store in ("postgres", "keydb"):
+    for store in ("postgres", "broker"):
         assert set(spec["services"][store]["networks"]) <= internal, store
 
 
 def test_prod_broker_url_carries_the_keydb_password() -> None:
     spec = load_compose("prod")
-    keydb_env = spec["services"]["keydb"]["environment"]
+    keydb_env = spec["services"]["broker"]["environment"]
     assert keydb_env["KEYDB_PASSWORD"].startswith("${KEYDB_PASSWORD:?")
     for name in ("web", "worker", "migrate"):
         url = spec["services"][name]["environment"]["CELERY_BROKER_URL"]
@@ -218,9 +219,33 @@ def test_web_waits_for_the_migration(which: str) -> None:
 @pytest.mark.parametrize("which", sorted(COMPOSE_FILES))
 def test_data_lives_in_named_volumes(which: str) -> None:
     spec = load_compose(which)
-    assert {"postgres-data", "keydb-data"} <= set(spec["volumes"])
+    assert {"postgres-data", "broker-data"} <= set(spec["volumes"])
     assert "postgres-data:/var/lib/postgresql/data" in spec["services"]["postgres"]["volumes"]
-    assert "keydb-data:/data" in spec["services"]["keydb"]["volumes"]
+    assert "broker-data:/data" in spec["services"]["broker"]["volumes"]
+
+
+@pytest.mark.parametrize("which", sorted(COMPOSE_FILES))
+@pytest.mark.parametrize("broker", BROKERS)
+def test_every_broker_flavour_is_a_valid_stack(which: str, broker: str, tmp_path: Path) -> None:
+    env = {"BROKER": broker, **(prod_secrets() if which == "prod" else {})}
+    done = docker_compose(which, env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    build = load_compose(which)["services"]["broker"]["build"]
+    assert build["dockerfile"] == "services/keydb/Dockerfile"
+    assert build["args"] == {"BROKER": "${BROKER:-keydb}"}
+
+
+@pytest.mark.parametrize("catcher", MAIL_CATCHERS)
+def test_every_mail_catcher_is_a_valid_dev_stack(catcher: str, tmp_path: Path) -> None:
+    done = docker_compose("dev", {"MAIL_CATCHER": catcher}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    services = load_compose("dev")["services"]
+    assert services["mailcatcher"]["build"]["args"] == {"MAIL_CATCHER": "${MAIL_CATCHER:-mailhog}"}
+    assert services["worker"]["environment"]["MAIL_SERVER"] == "mailcatcher"
+    stages = re.findall(
+        r"^FROM \S+ AS (\w+)$", dockerfile_of(services["mailcatcher"]).read_text(), re.M
+    )  # type: ignore[union-attr]
+    assert stages == list(MAIL_CATCHERS)
 
 
 def test_gunicorn_gives_up_no_later_than_nginx() -> None:

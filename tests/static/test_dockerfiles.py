@@ -35,7 +35,13 @@ def ids(paths: list[Path]) -> list[str]:
 
 
 def test_every_service_has_a_dockerfile() -> None:
-    assert {p.parent.name for p in DOCKERFILES} == {"web", "worker", "nginx", "keydb"}
+    assert {p.parent.name for p in DOCKERFILES} == {
+        "web",
+        "worker",
+        "nginx",
+        "keydb",
+        "mailcatcher",
+    }
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=ids(DOCKERFILES))

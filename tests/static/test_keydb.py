@@ -1,7 +1,7 @@
-"""keydb.conf and the healthcheck script, run for real on the local redis-server/redis-cli
-(KeyDB is a Redis fork), through devstack's BrokerServer: the same file rendered as the
-local stack runs it (bind, port, dir, logfile and requirepass set; `server-threads`,
-KeyDB's own, dropped for redis-server)."""
+"""keydb.conf and the healthcheck script, run for real on the local broker (BROKER's, else
+redis-server: KeyDB is a Redis fork) and redis-cli, through devstack's BrokerServer: the
+same file rendered as the local stack runs it (render-conf.sh for the flavour, as the
+image's build runs it; then bind, port, dir, logfile and requirepass set)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.broker import LOCAL_DIRECTIVES, BrokerServer, render_config
+from devstack.broker import LOCAL_DIRECTIVES, BrokerServer, flavour_config, render_config
+from devstack.flavours import BROKERS
+from devstack.process import StackError
 from tests.static.support import REPO
 
 pytestmark = pytest.mark.static
@@ -63,9 +65,9 @@ def test_config_is_loaded(server: int, setting: str, value: str) -> None:
 @pytest.mark.parametrize(
     ("flavour", "threads"),
     [
-        ("keydb-server", ["server-threads 2"]),
-        ("valkey-server", ["io-threads 2"]),
-        ("redis-server", []),
+        ("keydb", ["server-threads 2"]),
+        ("valkey", ["io-threads 2"]),
+        ("redis", []),
     ],
 )
 def test_devstack_runs_the_same_file_with_only_the_local_settings(
@@ -94,6 +96,7 @@ def run_healthcheck(port: int, password: str | None, tmp_path: Path) -> int:
     shim.write_text(f'#!/bin/bash\nexec redis-cli "${{@/6379/{port}}}"\n')
     shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in {"KEYDB_PASSWORD", "REDISCLI_AUTH"}}
+    env["BROKER"] = "keydb"
     env["PATH"] = f"{tmp_path}:{env['PATH']}"
     if password is not None:
         env["KEYDB_PASSWORD"] = password
@@ -119,6 +122,7 @@ def test_entrypoint_adds_requirepass_only_when_set(tmp_path: Path) -> None:
     shim.chmod(0o755)
     base = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     base.pop("KEYDB_PASSWORD", None)
+    base["BROKER"] = "keydb"
 
     def args(env: dict[str, str]) -> list[str]:
         done = subprocess.run(
@@ -130,9 +134,26 @@ def test_entrypoint_adds_requirepass_only_when_set(tmp_path: Path) -> None:
         )
         return done.stdout.splitlines()
 
-    assert args(base) == ["/etc/keydb/bookshelf.conf"]
+    assert args(base) == ["/etc/bookshelf/broker.conf"]
     assert args({**base, "KEYDB_PASSWORD": PASSWORD}) == [
-        "/etc/keydb/bookshelf.conf",
+        "/etc/bookshelf/broker.conf",
         "--requirepass",
         PASSWORD,
     ]
+
+
+def test_an_unknown_flavour_is_refused() -> None:
+    with pytest.raises(StackError, match="unknown broker 'memcached'"):
+        flavour_config("memcached", "server-threads 2\n")
+
+
+def test_the_image_has_one_stage_per_flavour_and_renders_the_same_way() -> None:
+    """The Dockerfile's stages are devstack's flavours, and its build runs the same
+    render-conf.sh on keydb.conf for the chosen one."""
+    text = (KEYDB / "Dockerfile").read_text()
+    stages = [line.split()[-1] for line in text.splitlines() if line.startswith("FROM ")]
+    assert stages[:-1] == list(BROKERS)
+    assert text.splitlines()[0].startswith("#") and "ARG BROKER=keydb" in text
+    assert stages[-1] == "${BROKER}"
+    assert 'render-conf.sh "$BROKER" </tmp/bookshelf/keydb.conf' in text
+    assert "USER ${BROKER}" in text

@@ -9,10 +9,50 @@ already in the real environment always wins.
 """
 
 import os
+import shutil
+import tempfile
 
 from dotenv import find_dotenv, load_dotenv
 
 load_dotenv(find_dotenv(usecwd=True))
+
+# Prometheus metrics (docs/architecture.md, "Operations"): with METRICS_BIND set, every
+# worker process writes its request metrics to files in PROMETHEUS_MULTIPROC_DIR
+# (prometheus-client's multiprocess mode), and the master serves their sum there, on a
+# port nginx does not proxy. Set before any worker imports prometheus_client.
+_metrics_bind = os.environ.get("METRICS_BIND", "").strip()
+_metrics_dir = None
+if _metrics_bind and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # A fresh directory per server: files left by another run would be summed in.
+    _metrics_dir = tempfile.mkdtemp(prefix="bookshelf-web-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def when_ready(server):
+    if not _metrics_bind:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    from bookshelf_tasks.metrics_http import metrics_bind, serve_metrics
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    bind = metrics_bind(os.environ)
+    serve_metrics(bind, registry)
+    server.log.info("Prometheus metrics on http://%s:%s/metrics", *bind)
+
+
+def child_exit(server, worker):
+    if _metrics_bind:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))

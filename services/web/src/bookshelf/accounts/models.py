@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, String
+from sqlalchemy import Boolean, DateTime, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # sha256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sees every user's failed emails (the dead-letter page). Set by
+    # `flask user make-admin`; ADMIN_EMAILS names admins too (accounts.admins).
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     books: Mapped[list[Book]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True

@@ -25,6 +25,7 @@ class Published:
     published: int = 0
     invalid: int = 0  # payloads that can never be sent: now 'failed'
     broker_down: bool = False
+    again: int = 0  # of `published`, those published before (lease over, retry lost)
 
 
 class Publishable(Protocol):
@@ -50,7 +51,7 @@ def publish_all(events: Sequence[Publishable]) -> Published:
     """
     connection = db.session.connection()
     leases = current_app.config["OUTBOX_LEASES"]
-    published = invalid = 0
+    published = invalid = again = 0
     with producer().producer_or_acquire() as kombu_producer:
         for event in events:
             from_status = EmailStatus(event.status)
@@ -72,11 +73,12 @@ def publish_all(events: Sequence[Publishable]) -> Published:
                 reason = f"broker unavailable: {type(error).__name__}: {error}"
                 log.warning("email event %s not published: %s", event.id, reason)
                 delivery.record_publish_failed(connection, event.id, reason)
-                return Published(published, invalid, broker_down=True)
+                return Published(published, invalid, broker_down=True, again=again)
             delivery.record_published(connection, event.id, from_status, leases)
             published += 1
+            again += from_status is not EmailStatus.PENDING
             log.debug("email event %s published, request %s", event.id, request_id or "-")
-    return Published(published, invalid)
+    return Published(published, invalid, again=again)
 
 
 def publish(event: EmailEvent) -> bool:

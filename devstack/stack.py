@@ -36,6 +36,7 @@ from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.nginx import NginxServer
 from devstack.postgres import PostgresServer
+from devstack.ports import free_port
 from devstack.process import ManagedProcess, StackError, tail, wait_until
 from devstack.service import Service
 from devstack.supervisor import Supervisor
@@ -91,7 +92,11 @@ class LocalStack:
             **self._service_env(smtp_port or self.mailhog.smtp_port),
             **(env_overrides or {}),
         }
-        self.web = GunicornServer(self.workdir, self.env)
+        # Each process serves its Prometheus metrics on a port of its own (METRICS_BIND).
+        self.metrics_binds = {
+            name: f"127.0.0.1:{free_port()}" for name in ("web", "worker", "outbox-relay")
+        }
+        self.web = GunicornServer(self.workdir, self._metrics_env("web"))
         self.worker = CeleryWorker(
             self.workdir,
             broker_url=self.broker.url,
@@ -103,8 +108,9 @@ class LocalStack:
             concurrency=None,
             extra_env={
                 k: v
-                for k, v in self.env.items()
-                if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_")) or k == "LOG_LEVEL"
+                for k, v in self._metrics_env("worker").items()
+                if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_", "LOG_", "SENTRY_"))
+                or k == "METRICS_BIND"
             },
         )
         self.nginx = NginxServer(self.workdir, upstream=self.web.upstream, static_root=STATIC_ROOT)
@@ -117,7 +123,7 @@ class LocalStack:
                 "--heartbeat-file", str(self.relay_heartbeat),
             ],
             self.workdir / "outbox-relay.log",
-            env=self.env,
+            env=self._metrics_env("outbox-relay"),
             cwd=WEB_DIR,
         )  # fmt: skip
         self.services = self._services()
@@ -159,6 +165,13 @@ class LocalStack:
                 nginx.process, supervised=True,
             ),
         )  # fmt: skip
+
+    def _metrics_env(self, name: str) -> dict[str, str]:
+        return {**self.env, "METRICS_BIND": self.metrics_binds[name]}
+
+    def metrics_url(self, name: str) -> str:
+        """Where service `name` (web, worker, outbox-relay) serves its metrics."""
+        return f"http://{self.metrics_binds[name]}/metrics"
 
     def service(self, name: str) -> Service:
         for service in self.services:

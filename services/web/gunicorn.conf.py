@@ -11,6 +11,7 @@ already in the real environment always wins.
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -26,6 +27,11 @@ if _metrics_bind and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # A fresh directory per server: files left by another run would be summed in.
     _metrics_dir = tempfile.mkdtemp(prefix="bookshelf-web-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+elif _metrics_bind:
+    # One given by the environment: emptied for the same reason (prometheus-client
+    # docs, "Multiprocess Mode").
+    for _stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        _stale.unlink()
 
 
 def when_ready(server):

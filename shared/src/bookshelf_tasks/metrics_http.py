@@ -18,7 +18,7 @@ def metrics_bind(environ: Mapping[str, str]) -> tuple[str, int] | None:
     host, _, port = raw.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"METRICS_BIND must be host:port, e.g. 0.0.0.0:9100, got {raw!r}")
-    return host, int(port)
+    return host.strip("[]"), int(port)  # [::]:9100 binds "::"
 
 
 def serve_metrics(bind: tuple[str, int], registry: CollectorRegistry = REGISTRY) -> None:

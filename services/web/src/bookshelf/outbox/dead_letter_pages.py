@@ -34,9 +34,11 @@ def require_admin() -> None:
 def index() -> str:
     wanted = request.args.get("status", EmailStatus.FAILED.value)
     status = EmailStatus(wanted) if wanted in TABS else EmailStatus.FAILED
+    found = dead_letter_page(status, requested_page(), PER_PAGE)
     return render_template(
         "admin/emails.html",
-        events=dead_letter_page(status, requested_page(), PER_PAGE),
+        events=found.events,
+        owners=found.owners,
         status=status,
         tabs=TABS,
         now=datetime.now(UTC),

@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, select
@@ -29,6 +28,12 @@ class Window:
 
     since: datetime | None = None
     before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    events: Pagination  # of EmailEvent
+    owners: dict[int, str]  # owner_id -> the owner's email
 
 
 def _query(status: EmailStatus, window: Window) -> Select[EmailEvent, str]:
@@ -54,10 +59,17 @@ def events_in(
     ]
 
 
-def dead_letter_page(status: EmailStatus, page: int, per_page: int) -> Pagination:
-    """Every user's emails in `status`, oldest first; items are (EmailEvent, owner email)."""
-    query = cast("Select[Any]", _query(status, Window()))  # paginate()'s stub wants one column
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+def dead_letter_page(status: EmailStatus, page: int, per_page: int) -> DeadLetterPage:
+    """Every user's emails in `status`, oldest first, and their owners' emails."""
+    query = (
+        select(EmailEvent)
+        .where(EmailEvent.status == status.value)
+        .order_by(EmailEvent.created_at, EmailEvent.id)
+    )
+    events = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    owner_ids = {event.owner_id for event in events.items}
+    owners = db.session.execute(select(User.id, User.email).where(User.id.in_(owner_ids)))
+    return DeadLetterPage(events, {owner_id: email for owner_id, email in owners})
 
 
 def retry_all(status: EmailStatus, window: Window, limit: int) -> Counter[ResendOutcome]:

@@ -35,8 +35,8 @@ from devstack.broker import BrokerServer
 from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
 from devstack.mailhog import MailHogClient, MailHogServer
 from devstack.nginx import NginxServer
-from devstack.postgres import PostgresServer
 from devstack.ports import free_port
+from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
 from devstack.service import Service
 from devstack.supervisor import Supervisor

@@ -37,8 +37,13 @@ def record(message: str, **extra: object) -> logging.LogRecord:
 
 
 def test_json_lines_carry_the_request_and_event_ids_as_fields() -> None:
-    email = {"outcome": "sent", "event_id": "e-1", "task_id": "t-1", "attempt": 1,
-             "request_id": "req-12345678"}  # fmt: skip
+    email = {
+        "outcome": "sent",
+        "event_id": "e-1",
+        "task_id": "t-1",
+        "attempt": 1,
+        "request_id": "req-12345678",
+    }
     line = json.loads(formatter("json", "").format(record("email outcome=sent", email=email)))
     assert line["level"] == "INFO" and line["logger"] == "bookshelf_worker.email"
     assert line["message"] == "email outcome=sent"
@@ -102,10 +107,18 @@ print(json.dumps({"on": on, "active": client.is_active(), "dsn": client.dsn,
 
 
 def test_sentry_is_configured_with_a_dsn() -> None:
-    done = subprocess.run([sys.executable, "-c", CONFIGURED], capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CONFIGURED], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert seen == {"on": True, "active": True, "dsn": "https://key@sentry.invalid/42",
-                    "environment": "staging", "pii": False, "traces": 0.0, "celery": True,
-                    "tag": "worker"}  # fmt: skip
+    assert seen == {
+        "on": True,
+        "active": True,
+        "dsn": "https://key@sentry.invalid/42",
+        "environment": "staging",
+        "pii": False,
+        "traces": 0.0,
+        "celery": True,
+        "tag": "worker",
+    }

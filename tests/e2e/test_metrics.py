@@ -5,6 +5,7 @@ wait for a worker and then go out."""
 from __future__ import annotations
 
 import uuid
+
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -63,16 +64,23 @@ def test_metrics_are_not_served_through_nginx(stack: StackUrls) -> None:
 def test_the_web_counts_requests_by_endpoint_across_gunicorn_workers(
     local: LocalStack, user: BookshelfUser
 ) -> None:
-    before = value(scrape(local, "web"), "bookshelf_http_requests_total", endpoint="/books/new",
-                   method="POST", status="302")  # fmt: skip
+    before = value(
+        scrape(local, "web"),
+        "bookshelf_http_requests_total",
+        endpoint="/books/new",
+        method="POST",
+        status="302",
+    )
     for n in range(BOOKS):
         user.add_book(title=f"Métricas {n} {uuid.uuid4().hex[:6]}", author="Prometeo")
     after = scrape(local, "web")
-    total = value(after, "bookshelf_http_requests_total", endpoint="/books/new", method="POST",
-                  status="302")  # fmt: skip
+    total = value(
+        after, "bookshelf_http_requests_total", endpoint="/books/new", method="POST", status="302"
+    )
     assert total - before == BOOKS
-    latency = value(after, "bookshelf_http_request_duration_seconds_count", endpoint="/books/new",
-                    method="POST")  # fmt: skip
+    latency = value(
+        after, "bookshelf_http_request_duration_seconds_count", endpoint="/books/new", method="POST"
+    )
     assert latency >= BOOKS
 
 

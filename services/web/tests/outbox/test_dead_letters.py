@@ -27,8 +27,9 @@ REFUSED = "550 mailbox unavailable"
 def failed_events(user_id: int, n: int, attempts: int = 6) -> list[str]:
     ids = add_events(user_id, n)
     for event_id in ids:
-        put_in_state(event_id, EmailStatus.FAILED, due_in=None, attempts=attempts,
-                     last_error=REFUSED)  # fmt: skip
+        put_in_state(
+            event_id, EmailStatus.FAILED, due_in=None, attempts=attempts, last_error=REFUSED
+        )
     return ids
 
 
@@ -186,8 +187,9 @@ def test_admin_emails_setting_makes_an_admin(
     make_app: MakeApp, outbox_database_url: str, auth: AuthActions
 ) -> None:
     account = auth.create_user()
-    app = make_app(SQLALCHEMY_DATABASE_URI=outbox_database_url,
-                   ADMIN_EMAILS=frozenset({account.email}))  # fmt: skip
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=outbox_database_url, ADMIN_EMAILS=frozenset({account.email})
+    )
     admin = auth.on(app)
     admin.login_as(account)
     assert admin.client.get("/admin/emails/").status_code == 200
@@ -224,9 +226,10 @@ def test_outbox_gauges_count_each_state_and_age_the_oldest(ctx: Flask, user: Acc
     assert 'bookshelf_outbox_events{status="pending"} 0.0' in exposed
     assert 'status="sent"' not in exposed
     age = next(
-        line for line in exposed.splitlines()
+        line
+        for line in exposed.splitlines()
         if line.startswith('bookshelf_outbox_oldest_event_age_seconds{status="queued"}')
-    )  # fmt: skip
+    )
     assert 600 <= float(age.split()[-1]) < 700
 
 

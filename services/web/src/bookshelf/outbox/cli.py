@@ -138,8 +138,10 @@ def list_events(
     for event, owner in rows:
         attempts = event.attempts - event.retry_budget_start
         reason = (event.last_error or "-").replace("\n", " ")
-        click.echo(f"{event.id}  {event.kind:<7}  age {_age(event.created_at)}  "
-                   f"attempts {attempts}  {owner}  {reason}")  # fmt: skip
+        click.echo(
+            f"{event.id}  {event.kind:<7}  age {_age(event.created_at)}  "
+            f"attempts {attempts}  {owner}  {reason}"
+        )
     click.echo(
         f"{len(rows)} {status} email(s)" + (f" (limit {limit})" if len(rows) == limit else "")
     )

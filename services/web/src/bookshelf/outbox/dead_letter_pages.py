@@ -20,7 +20,7 @@ assert set(DEAD_LETTERS) == {EmailStatus.FAILED, EmailStatus.UNCERTAIN}
 
 bp = Blueprint("dead_letters", __name__, url_prefix="/admin/emails")
 PER_PAGE = 50
-TABS = {EmailStatus.FAILED: _l("Failed"), EmailStatus.UNCERTAIN: _l("Maybe delivered")}
+TABS = {EmailStatus.FAILED: _l("Not delivered"), EmailStatus.UNCERTAIN: _l("Maybe delivered")}
 
 
 @bp.before_request

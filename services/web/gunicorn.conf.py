@@ -87,6 +87,29 @@ access_log_format = (
 )
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
+# LOG_FORMAT=json (docs/architecture.md, "Operations"): gunicorn's own lines, access and
+# error, as JSON objects too, the access line's atoms as fields (request_id among them).
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    _json_stream = {"class": "logging.StreamHandler", "formatter": "json"}
+    # Replaces gunicorn's CONFIG_DEFAULTS key by key. The root logger gets no handler:
+    # the app installs its own there (bookshelf.request_id), already JSON.
+    logconfig_dict = {
+        "root": {"level": loglevel.upper(), "handlers": []},
+        "formatters": {"json": {"()": "bookshelf_tasks.logs.GunicornJsonFormatter"}},
+        "handlers": {
+            "console": {**_json_stream, "stream": "ext://sys.stdout"},
+            "error_console": {**_json_stream, "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
+
 # gunicorn >= 25.1.0 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
 # by default ("Control" settings), so a second instance on the same machine collides
 # with the first. We do not use gunicornc: disable it, unless a per-instance path is set.

@@ -46,3 +46,31 @@ def json_formatter() -> logging.Formatter:
 def formatter(kind: str, text_format: str) -> logging.Formatter:
     """`kind` as log_format() returns it; `text_format` is the service's text layout."""
     return json_formatter() if kind == "json" else logging.Formatter(text_format)
+
+
+# gunicorn's access-log atoms ("Logging" settings) that become fields of a JSON line.
+ACCESS_ATOMS: Final = {
+    "h": "remote",
+    "m": "method",
+    "U": "path",
+    "s": "status",
+    "B": "bytes",
+    "M": "duration_ms",
+    "{x-request-id}o": "request_id",  # the response's, as in the text access log
+}
+
+
+class GunicornJsonFormatter(BookshelfJsonFormatter):
+    """For gunicorn's own loggers under LOG_FORMAT=json (gunicorn.conf.py): the access
+    line's atoms (the record's args, a mapping) become fields."""
+
+    def __init__(self) -> None:
+        super().__init__(JSON_FIELDS, rename_fields=JSON_RENAMES, timestamp=False)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if isinstance(record.args, Mapping):
+            for atom, key in ACCESS_ATOMS.items():
+                log_data[key] = record.args[atom]

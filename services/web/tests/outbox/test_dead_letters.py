@@ -240,3 +240,10 @@ def test_outbox_gauges_say_when_the_database_is_unreachable(make_app: MakeApp) -
     exposed = generate_latest(registry).decode()
     assert "bookshelf_outbox_up 0.0" in exposed
     assert "bookshelf_outbox_events" not in exposed
+
+
+def test_only_an_admin_sees_the_link_to_the_page(app: Flask, auth: AuthActions) -> None:
+    account = auth.new_user()
+    assert 'href="/admin/emails/"' not in auth.client.get("/").get_data(as_text=True)
+    app.test_cli_runner().invoke(args=["user", "make-admin", account.email])
+    assert 'href="/admin/emails/"' in auth.client.get("/").get_data(as_text=True)

@@ -3,6 +3,7 @@ letters. The work lives in relay.py and dead_letters.py."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import sentry_sdk
 from flask import current_app
 from flask.cli import AppGroup
 from prometheus_client import REGISTRY
@@ -27,6 +29,7 @@ from bookshelf.outbox.relay import (
 from bookshelf_tasks.delivery import EmailStatus
 from bookshelf_tasks.metrics_http import metrics_bind, serve_metrics
 
+log = logging.getLogger(__name__)
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 
 
@@ -73,6 +76,8 @@ def relay(once: bool, interval: float, batch_size: int, heartbeat_file: Path) ->
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if current_app.config.get("SENTRY_DSN"):  # errors say they came from the relay
+        sentry_sdk.get_global_scope().set_tag("component", "outbox-relay")
     _serve_metrics()
     loop.run()
 
@@ -84,7 +89,7 @@ def _serve_metrics() -> None:
         return
     REGISTRY.register(OutboxCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
     serve_metrics(bind)
-    click.echo(f"outbox relay: Prometheus metrics on http://{bind[0]}:{bind[1]}/metrics")
+    log.info("outbox relay: Prometheus metrics on http://%s:%s/metrics", *bind)
 
 
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -53,7 +53,10 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
         request_id=current_request_id(),
     )
     db.session.add(event)
-    log.info("email event %s (%s) recorded for book %s", event_id, kind, book.id)
+    log.info(
+        "email event %s (%s) recorded for book %s", event_id, kind, book.id,
+        extra={"event_id": event_id},
+    )  # fmt: skip
     return event
 
 

@@ -83,7 +83,10 @@ def relay_due(limit: int = DEFAULT_BATCH_SIZE) -> RelayResult:
         lost = [r for r in rows if r.status == EmailStatus.SENDING and r.data_sent_at]
         for row in lost:
             delivery.record_lost_after_data(db.session.connection(), row.id)
-            log.warning("email event %s: worker lost after DATA; uncertain", row.id)
+            log.warning(
+                "email event %s: worker lost after DATA; uncertain", row.id,
+                extra={"event_id": row.id},
+            )  # fmt: skip
         done = publish_all([row for row in rows if row not in lost])
         db.session.commit()
         # Counted only when more may be waiting: a pass per commit need not ask.

@@ -3,6 +3,8 @@ admin-only page, and the outbox gauges the relay serves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from flask import Flask
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,6 +24,16 @@ from services.web.tests.outbox.support import (
 from services.web.tests.support import Account, AuthActions, MakeApp
 
 REFUSED = "550 mailbox unavailable"
+
+
+@pytest.fixture(autouse=True)
+def leave_no_rows(app: Flask) -> Iterator[None]:
+    """Rows left due here would be published by a later test's relay pass."""
+    yield
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM email_events"))
+        db.session.remove()
 
 
 def failed_events(user_id: int, n: int, attempts: int = 6) -> list[str]:
@@ -231,6 +243,28 @@ def test_outbox_gauges_count_each_state_and_age_the_oldest(ctx: Flask, user: Acc
         if line.startswith('bookshelf_outbox_oldest_event_age_seconds{status="queued"}')
     )
     assert 600 <= float(age.split()[-1]) < 700
+
+
+@pytest.mark.usefixtures("no_rows")
+def test_held_emails_are_counted_apart_not_as_late_pending_ones(ctx: Flask, user: Account) -> None:
+    registry = CollectorRegistry()
+    registry.register(OutboxCollector(ctx))
+    held, _pending = add_events(user.id, 2)
+    db.session.execute(
+        text("UPDATE email_events SET hold_reason = 'unverified', due_at = NULL WHERE id = :id"),
+        {"id": held},
+    )
+    db.session.commit()
+    written_ago(held, 60)
+    exposed = generate_latest(registry).decode()
+    assert 'bookshelf_outbox_events{status="pending"} 1.0' in exposed
+    assert "bookshelf_outbox_held_events 1.0" in exposed
+    age = next(
+        line
+        for line in exposed.splitlines()
+        if line.startswith('bookshelf_outbox_oldest_event_age_seconds{status="pending"}')
+    )
+    assert float(age.split()[-1]) < 60  # the hour-old held one does not count
 
 
 def test_outbox_gauges_say_when_the_database_is_unreachable(make_app: MakeApp) -> None:

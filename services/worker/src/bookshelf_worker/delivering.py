@@ -15,10 +15,10 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bookshelf_tasks import BookEvent, delivery
+from bookshelf_tasks import Email, delivery
 from bookshelf_worker.failures import classify
 from bookshelf_worker.metrics import SMTP_SECONDS
-from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_book_email
+from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_email
 from bookshelf_worker.smtp import DataGate, LeaseLost
 
 Outcome = Literal["sent", "duplicate-skipped", "lease-lost", "retrying", "failed", "uncertain"]
@@ -35,7 +35,7 @@ class Attempted:
 
 def deliver(
     engine: Engine,
-    event: BookEvent,
+    event: Email,
     attempt: EmailAttempt,
     leases: delivery.Leases = delivery.LEASES,
 ) -> Attempted:
@@ -50,7 +50,7 @@ def deliver(
     began = time.perf_counter()
     try:
         with gate:
-            send_book_email(event)
+            send_email(event)
     except LeaseLost:
         log_email(logging.WARNING, "lease-lost", attempt)
         return Attempted("lease-lost")

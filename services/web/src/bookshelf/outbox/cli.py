@@ -142,7 +142,8 @@ def list_events(
     rows = events_in(EmailStatus(status), Window(since=since, before=older_than), limit)
     for event, owner in rows:
         attempts = event.attempts - event.retry_budget_start
-        reason = (event.last_error or "-").replace("\n", " ")
+        held = f"held ({event.hold_reason})" if event.hold_reason else "-"
+        reason = (event.last_error or held).replace("\n", " ")
         click.echo(
             f"{event.id}  {event.kind:<7}  age {_age(event.created_at)}  "
             f"attempts {attempts}  {owner}  {reason}"

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from bookshelf.accounts.admins import is_admin
 from bookshelf.outbox.dead_letters import dead_letter_page
-from bookshelf.outbox.pages import KIND_LABELS
+from bookshelf.outbox.pages import KIND_LABELS, summary
 from bookshelf.pagination import requested_page
 from bookshelf_tasks.delivery import DEAD_LETTERS, EmailStatus
 
@@ -43,4 +43,5 @@ def index() -> str:
         tabs=TABS,
         now=datetime.now(UTC),
         kind_labels=KIND_LABELS,
+        summary=summary,
     )

@@ -62,6 +62,10 @@ class OutboxCollector(Collector):
             "Age of the oldest email in each state, since it was written (0: none).",
             labels=["status"],
         )
+        held = GaugeMetricFamily(
+            "bookshelf_outbox_held_events",
+            "Pending emails held back on purpose (e.g. until the owner verifies the address).",
+        )
         with self.app.app_context():
             try:
                 summary = status_summary()
@@ -72,7 +76,8 @@ class OutboxCollector(Collector):
             finally:
                 db.session.remove()
         up.add_metric([], 1)
-        for row in summary:
+        for row in summary.statuses:
             events.add_metric([row.status.value], row.count)
             oldest.add_metric([row.status.value], row.oldest_seconds)
-        yield from (up, events, oldest)
+        held.add_metric([], summary.held)
+        yield from (up, events, oldest, held)

@@ -36,6 +36,7 @@ from devstack.flavours import catcher_choice, catcher_server, mailbox
 from devstack.gunicorn import REPO, WEB_DIR, GunicornServer, run_migrations
 from devstack.mailbox import Mailbox
 from devstack.nginx import NginxServer
+from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, StackError, tail, wait_until
 from devstack.service import Service
@@ -109,7 +110,11 @@ class LocalStack:
             **self._service_env(smtp_port or self.mail_catcher.smtp_port),
             **(env_overrides or {}),
         }
-        self.web = GunicornServer(self.workdir, self.env)
+        # Each process serves its Prometheus metrics on a port of its own (METRICS_BIND).
+        self.metrics_binds = {
+            name: f"127.0.0.1:{free_port()}" for name in ("web", "worker", "outbox-relay")
+        }
+        self.web = GunicornServer(self.workdir, self._metrics_env("web"))
         self.worker = CeleryWorker(
             self.workdir,
             broker_url=self.broker.url,
@@ -121,8 +126,9 @@ class LocalStack:
             concurrency=None,
             extra_env={
                 k: v
-                for k, v in self.env.items()
-                if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_")) or k == "LOG_LEVEL"
+                for k, v in self._metrics_env("worker").items()
+                if k.startswith(("MAIL_", "OUTBOX_", "CELERY_WORKER_", "LOG_", "SENTRY_"))
+                or k == "METRICS_BIND"
             },
             niceness=email_niceness,
         )
@@ -140,7 +146,7 @@ class LocalStack:
                 "--heartbeat-file", str(self.relay_heartbeat),
             ],
             self.workdir / "outbox-relay.log",
-            env=self.env,
+            env=self._metrics_env("outbox-relay"),
             cwd=WEB_DIR,
             niceness=email_niceness,
         )  # fmt: skip
@@ -187,6 +193,13 @@ class LocalStack:
                 nginx.process, supervised=True,
             ),
         )  # fmt: skip
+
+    def _metrics_env(self, name: str) -> dict[str, str]:
+        return {**self.env, "METRICS_BIND": self.metrics_binds[name]}
+
+    def metrics_url(self, name: str) -> str:
+        """Where service `name` (web, worker, outbox-relay) serves its metrics."""
+        return f"http://{self.metrics_binds[name]}/metrics"
 
     def service(self, name: str) -> Service:
         for service in self.services:

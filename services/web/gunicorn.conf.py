@@ -10,12 +10,58 @@ already in the real environment always wins.
 
 import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 from gunicorn import glogging
 
 load_dotenv(find_dotenv(usecwd=True))
+
+# Prometheus metrics (docs/architecture.md, "Operations"): with METRICS_BIND set, every
+# worker process writes its request metrics to files in PROMETHEUS_MULTIPROC_DIR
+# (prometheus-client's multiprocess mode), and the master serves their sum there, on a
+# port nginx does not proxy. Set before any worker imports prometheus_client.
+_metrics_bind = os.environ.get("METRICS_BIND", "").strip()
+_metrics_dir = None
+if _metrics_bind and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # A fresh directory per server: files left by another run would be summed in.
+    _metrics_dir = tempfile.mkdtemp(prefix="bookshelf-web-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+elif _metrics_bind:
+    # One given by the environment: emptied for the same reason (prometheus-client
+    # docs, "Multiprocess Mode").
+    for _stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        _stale.unlink()
+
+
+def when_ready(server):
+    if not _metrics_bind:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    from bookshelf_tasks.metrics_http import metrics_bind, serve_metrics
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    bind = metrics_bind(os.environ)
+    serve_metrics(bind, registry)
+    server.log.info("Prometheus metrics on http://%s:%s/metrics", *bind)
+
+
+def child_exit(server, worker):
+    if _metrics_bind:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -59,6 +105,29 @@ class TokenMaskingLogger(glogging.Logger):
 
 
 logger_class = TokenMaskingLogger
+
+# LOG_FORMAT=json (docs/architecture.md, "Operations"): gunicorn's own lines, access and
+# error, as JSON objects too, the access line's atoms as fields (request_id among them).
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    _json_stream = {"class": "logging.StreamHandler", "formatter": "json"}
+    # Replaces gunicorn's CONFIG_DEFAULTS key by key. The root logger gets no handler:
+    # the app installs its own there (bookshelf.request_id), already JSON.
+    logconfig_dict = {
+        "root": {"level": loglevel.upper(), "handlers": []},
+        "formatters": {"json": {"()": "bookshelf_tasks.logs.GunicornJsonFormatter"}},
+        "handlers": {
+            "console": {**_json_stream, "stream": "ext://sys.stdout"},
+            "error_console": {**_json_stream, "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
 
 # gunicorn >= 25.1.0 opens a control socket at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl
 # by default ("Control" settings), so a second instance on the same machine collides

@@ -162,9 +162,10 @@ def test_dev_publishes_only_the_app_and_the_mail_catcher() -> None:
     ports = published("dev")
     assert ports.pop("nginx") == ["8080:8080"]
     assert ports.pop("mailcatcher") == ["8025:8025"]
-    # Flower runs only under the monitoring profile, on loopback.
-    assert ports == {"flower": ["127.0.0.1:5555:5555"]}
-    assert load_compose("dev")["services"]["flower"]["profiles"] == ["monitoring"]
+    # Flower and Prometheus run only under the monitoring profile, on loopback.
+    assert ports == {"flower": ["127.0.0.1:5555:5555"], "prometheus": ["127.0.0.1:9090:9090"]}
+    for name in ("flower", "prometheus"):
+        assert load_compose("dev")["services"][name]["profiles"] == ["monitoring"]
 
 
 def test_prod_publishes_only_nginx() -> None:
@@ -172,6 +173,20 @@ def test_prod_publishes_only_nginx() -> None:
     assert list(published("prod")) == ["nginx"]
     assert all("expose" not in svc for svc in services.values())
     assert "mailcatcher" not in services
+
+
+def test_prod_metrics_and_flower_stay_on_the_internal_monitoring_network() -> None:
+    spec = load_compose("prod")
+    services = spec["services"]
+    assert spec["networks"]["monitoring"] == {"internal": True}
+    on_monitoring = {name for name, svc in services.items() if "monitoring" in svc["networks"]}
+    assert on_monitoring == {"web", "outbox-relay", "worker", "flower"}
+    for name in ("web", "outbox-relay", "worker"):
+        assert services[name]["environment"]["METRICS_BIND"] == "0.0.0.0:9100", name
+    assert "monitoring" not in services["nginx"]["networks"]  # nginx cannot reach them
+    flower = services["flower"]
+    assert flower["profiles"] == ["monitoring"] and "ports" not in flower
+    assert "FLOWER_BASIC_AUTH" in flower["command"][-1]  # refuses to start without it
 
 
 def test_prod_services_are_hardened() -> None:

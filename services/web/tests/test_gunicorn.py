@@ -1,10 +1,12 @@
 """The served app: real gunicorn processes with gunicorn.conf.py, on free ports."""
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,7 +19,7 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def gunicorn(
-    tmp_path: Path, name: str, database_url: str, home: Path
+    tmp_path: Path, name: str, database_url: str, home: Path, **extra_env: str
 ) -> tuple[ManagedProcess, str]:
     port = free_port()
     env = {
@@ -29,6 +31,7 @@ def gunicorn(
         "DATABASE_URL": database_url,
         "SECRET_KEY": "gunicorn-test",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
+        **extra_env,
     }
     env.pop("XDG_RUNTIME_DIR", None)
     process = ManagedProcess(
@@ -87,6 +90,68 @@ def test_access_log_carries_the_request_id(tmp_path: Path, database_url: str) ->
         assert wait_until(lambda: logged("from-nginx-0001") and logged(minted), 5), (
             process.log_path.read_text()[-2000:]
         )
+    finally:
+        process.stop()
+
+
+def test_json_logs_carry_the_request_id_on_app_and_access_lines(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    process, url = gunicorn(tmp_path, "json", database_url, home, LOG_FORMAT="json")
+    process.start()
+    try:
+        process.wait_ready(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
+        requests.get(f"{url}/no-such-page", headers={"X-Request-ID": "json-line-0001"}, timeout=5)
+
+        def lines() -> list[dict[str, Any]]:
+            text = process.log_path.read_text().splitlines()
+            return [json.loads(line) for line in text if line.startswith("{")]
+
+        def access() -> dict[str, Any] | None:
+            return next((x for x in lines() if x.get("path") == "/no-such-page"), None)
+
+        assert wait_until(lambda: access() is not None, 5), process.log_path.read_text()[-2000:]
+        line = access()
+        assert line is not None
+        assert (line["logger"], line["request_id"], line["status"]) == (
+            "gunicorn.access",
+            "json-line-0001",
+            "404",
+        )
+        text = [x for x in process.log_path.read_text().splitlines() if x and not x.startswith("{")]
+        assert text == [], f"not JSON: {text[:3]}"
+        assert any(x["logger"] == "gunicorn.error" for x in lines())  # "Booting worker..."
+    finally:
+        process.stop()
+
+
+def test_the_master_serves_the_sum_of_its_workers_request_metrics(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    metrics_port = free_port()
+    process, url = gunicorn(
+        tmp_path,
+        "metrics",
+        database_url,
+        home,
+        GUNICORN_WORKERS="2",
+        METRICS_BIND=f"127.0.0.1:{metrics_port}",
+    )
+    process.start()
+    try:
+        process.wait_ready(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
+        for _ in range(40):  # whichever of the two workers answers, the master counts it
+            assert requests.get(f"{url}/auth/login", timeout=5).ok
+        exposed = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        wanted = (
+            'bookshelf_http_requests_total{endpoint="/auth/login",method="GET",status="200"} 40.0'
+        )
+        assert wanted in exposed, exposed[-2000:]
+        assert requests.get(f"{url}/metrics", timeout=5).status_code == 404
     finally:
         process.stop()
 

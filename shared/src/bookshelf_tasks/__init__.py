@@ -1,8 +1,10 @@
 """Bookshelf's task contract, shared by the web app (producer) and the worker (consumer).
 
-Depends on Celery and SQLAlchemy Core only: never on Flask, never on either service.
+Depends on Celery, SQLAlchemy Core and the operations libraries (prometheus-client,
+python-json-logger, sentry-sdk): never on Flask, never on either service.
 The names below are the ones the services import from the package itself; the rest is
-read from its modules (`names`, `notices`, `celery_config`, `delivery`, `settings_env`).
+read from its modules (`names`, `notices`, `celery_config`, `delivery`, `settings_env`,
+`logs`, `metrics_http`, `error_tracking`).
 """
 
 from bookshelf_tasks.correlation import is_request_id, request_id_from

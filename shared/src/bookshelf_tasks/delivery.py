@@ -87,6 +87,8 @@ IN_FLIGHT: Final = frozenset(
     {EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.RETRYING}
 )
 RESENDABLE: Final = frozenset({EmailStatus.PENDING, EmailStatus.FAILED, EmailStatus.UNCERTAIN})
+# Finished without a delivery: what an operator looks at (and may retry in bulk).
+DEAD_LETTERS: Final = frozenset({EmailStatus.FAILED, EmailStatus.UNCERTAIN})
 
 # --- Time. All of it is Postgres' clock (now()), so web, worker and relay agree.
 
@@ -137,6 +139,7 @@ def email_events_table(metadata: MetaData) -> Table:
     """The outbox table, defined once: the web maps its model on it, the worker writes it."""
     statuses = ", ".join(f"'{status}'" for status in EmailStatus)
     in_flight = ", ".join(f"'{status}'" for status in sorted(IN_FLIGHT))
+    dead_letters = ", ".join(f"'{status}'" for status in sorted(DEAD_LETTERS))
     return Table(
         "email_events",
         metadata,
@@ -168,6 +171,12 @@ def email_events_table(metadata: MetaData) -> Table:
             "ix_email_events_due",
             "due_at",
             postgresql_where=text(f"status IN ({in_flight})"),
+        ),
+        # The operator's dead letters (the admin page, `flask outbox list`, the metrics).
+        Index(
+            "ix_email_events_dead_letters",
+            "created_at",
+            postgresql_where=text(f"status IN ({dead_letters})"),
         ),
     )
 

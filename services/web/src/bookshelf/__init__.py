@@ -16,9 +16,10 @@ from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bookshelf import request_id
+from bookshelf import metrics, request_id
 from bookshelf.config import ConfigError, load_settings
 from bookshelf.extensions import babel, csrf, db, login_manager, migrate
+from bookshelf_tasks.error_tracking import init_sentry
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -26,14 +27,17 @@ __all__ = ["ConfigError", "create_app"]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(load_settings(test_config))
-    request_id.configure_logging(app.config["LOG_LEVEL"])
+    request_id.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     request_id.init_app(app)  # first, so every later hook's log lines carry the id
+    metrics.init_app(app)
+    _init_error_tracking(app)
     # nginx in front sets X-Forwarded-For/-Proto/-Host once each.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     _init_extensions(app)
     _register_features(app)
 
+    from bookshelf.accounts.admins import is_admin
     from bookshelf.i18n import isolated, return_path
 
     app.add_template_filter(isolated, "bdi")
@@ -45,9 +49,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "languages": app.config["LANGUAGES"],
             "csrf_token": generate_csrf,
             "return_path": return_path,
+            "is_admin": is_admin,
         }
 
     return app
+
+
+def _init_error_tracking(app: Flask) -> None:
+    """Sentry, only when SENTRY_DSN is set (imported only then: it patches Flask)."""
+    if not app.config.get("SENTRY_DSN"):
+        return
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    init_sentry(app.config, [FlaskIntegration(), CeleryIntegration()], component="web")
 
 
 def _init_extensions(app: Flask) -> None:

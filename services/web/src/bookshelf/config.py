@@ -12,6 +12,7 @@ from typing import Any
 from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.delivery import Leases
+from bookshelf_tasks.logs import log_format
 from bookshelf_tasks.settings_env import ConfigError, flag, number
 
 ONE_MIB = 1024 * 1024
@@ -31,6 +32,10 @@ def database_uri(url: str | None) -> str | None:
     return url or None
 
 
+def admin_emails(raw: str) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """The settings the environment gives; ConfigError names a malformed one."""
     secure = flag(environ, "SESSION_COOKIE_SECURE")
@@ -42,6 +47,13 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "OUTBOX_LEASES": Leases.from_env(environ),
         "MAX_CONTENT_LENGTH": number(environ, "MAX_CONTENT_LENGTH", ONE_MIB, int, positive=False),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": log_format(environ),
+        # Optional error tracking (bookshelf_tasks.error_tracking); off when empty.
+        "SENTRY_DSN": environ.get("SENTRY_DSN", "").strip() or None,
+        "SENTRY_ENVIRONMENT": environ.get("SENTRY_ENVIRONMENT", "").strip() or None,
+        # Who sees the dead-letter page (admin/), besides users made admin by
+        # `flask user make-admin`: a comma-separated list of emails.
+        "ADMIN_EMAILS": admin_emails(environ.get("ADMIN_EMAILS", "")),
         "SESSION_COOKIE_SECURE": secure,
         # The origin of the links in account emails; unset, the request's (dev only:
         # a Host header is the requester's choice).

@@ -10,6 +10,7 @@ from typing import Final
 from flask import Flask, Response, g, has_request_context, request
 
 from bookshelf_tasks import is_request_id
+from bookshelf_tasks.logs import formatter
 
 HTTP_HEADER: Final = "X-Request-ID"
 NO_REQUEST: Final = "-"  # what log lines show outside a request (CLI, relay)
@@ -38,9 +39,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, kind: str = "text") -> None:
     """One stderr handler on the root logger, so that every library's lines carry the
-    request id too; installed once per process however many apps are created.
+    request id too; installed once per process however many apps are created. `kind`:
+    LOG_FORMAT, `text` (LOG_FORMAT above) or `json` (the same fields, one object a line).
 
     gunicorn's own loggers do not propagate to the root, so its lines are unchanged.
     """
@@ -49,7 +51,7 @@ def configure_logging(level: str) -> None:
         return
     handler = logging.StreamHandler()
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(formatter(kind, LOG_FORMAT))
     # On the handler, not a logger: handler filters also see records propagated from
     # other loggers (sqlalchemy, celery, werkzeug...).
     handler.addFilter(RequestIdFilter())

@@ -21,8 +21,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
+from bookshelf_tasks.error_tracking import init_sentry
 from bookshelf_tasks.names import DIGEST_SEND, IMPORT_SWEEP
-from bookshelf_worker import job_tasks, tasks  # noqa: F401 - registers the tasks on every app
+from bookshelf_worker import (  # noqa: F401 - registers the tasks on every app
+    job_tasks,
+    logs,
+    metrics,
+    tasks,
+)
 from bookshelf_worker.broker_transport import TRANSPORT
 from bookshelf_worker.config import WorkerSettings
 from bookshelf_worker.extensions import babel, mail
@@ -130,6 +136,16 @@ def celery_init_app(app: Flask, settings: WorkerSettings) -> Celery:
     return celery
 
 
+def _init_error_tracking(settings: WorkerSettings) -> None:
+    """Sentry, only when SENTRY_DSN is set (imported only then: it patches Celery)."""
+    if not settings.sentry_dsn:
+        return
+    from sentry_sdk.integrations.celery import CeleryIntegration
+
+    sentry = {"SENTRY_DSN": settings.sentry_dsn, "SENTRY_ENVIRONMENT": settings.sentry_environment}
+    init_sentry(sentry, [CeleryIntegration()], component="worker")
+
+
 def create_app(settings: WorkerSettings | None = None) -> Flask:
     settings = settings or WorkerSettings.from_env()
     # Named after this package so that templates/ and translations/ are found in it.
@@ -143,7 +159,9 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     if logging.getLevelName(settings.log_level) > logging.DEBUG:
         for name in ("celery.app.trace", "celery.worker.strategy"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    logs.install(settings.log_format)
     settings.check_deadlines()
+    _init_error_tracking(settings)
     mail.init_app(app)
     babel.init_app(app)
     app.extensions[SMTP_POOL] = SMTPPool()
@@ -151,7 +169,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     connections = settings.concurrency if settings.pool == "threads" else 1
     app.extensions["delivery_engine"] = delivery_engine(settings.database_url, connections)
     app.extensions["delivery_leases"] = settings.leases
-    celery_init_app(app, settings)
+    celery = celery_init_app(app, settings)
+    metrics.install(celery, settings.metrics_bind, settings.broker_url)
     log.info(
         "mail via %s:%s tls=%s ssl=%s user=%s timeout=%ss deadline=%ss; pool %s x%s",
         settings.mail_server,

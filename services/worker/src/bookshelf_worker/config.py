@@ -11,6 +11,8 @@ from dotenv import find_dotenv, load_dotenv
 
 from bookshelf_tasks.celery_config import TASK_SOFT_TIME_LIMIT
 from bookshelf_tasks.delivery import LEASES, Leases
+from bookshelf_tasks.logs import log_format
+from bookshelf_tasks.metrics_http import metrics_bind
 from bookshelf_tasks.settings_env import ConfigError, flag, number
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -50,7 +52,11 @@ class WorkerSettings:
     pool: str = DEFAULT_POOL
     concurrency: int = DEFAULT_CONCURRENCY
     log_level: str = "INFO"
+    log_format: str = "text"  # LOG_FORMAT: text or json (bookshelf_tasks.logs)
     leases: Leases = field(default_factory=Leases)
+    metrics_bind: tuple[str, int] | None = None  # METRICS_BIND (bookshelf_worker.metrics)
+    sentry_dsn: str | None = field(default=None, repr=False)  # SENTRY_DSN; off when None
+    sentry_environment: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -60,7 +66,8 @@ class WorkerSettings:
         env = {
             key: value
             for key, value in environ.items()
-            if key.startswith(("MAIL_", "CELERY_")) or key in ("LOG_LEVEL", "DATABASE_URL")
+            if key.startswith(("MAIL_", "CELERY_", "SENTRY_"))
+            or key in ("LOG_LEVEL", "LOG_FORMAT", "DATABASE_URL", "METRICS_BIND")
         }
         missing = [name for name in REQUIRED if not env.get(name, "").strip()]
         if missing:
@@ -83,7 +90,11 @@ class WorkerSettings:
             pool=env.get("CELERY_WORKER_POOL", "").strip().lower() or DEFAULT_POOL,
             concurrency=number(env, "CELERY_WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, int),
             log_level=env.get("LOG_LEVEL", "").strip().upper() or "INFO",
+            log_format=log_format(env),
             leases=Leases.from_env(environ),
+            metrics_bind=metrics_bind(env),
+            sentry_dsn=env.get("SENTRY_DSN", "").strip() or None,
+            sentry_environment=env.get("SENTRY_ENVIRONMENT", "").strip() or None,
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bookshelf_tasks import Email, delivery
 from bookshelf_worker.failures import classify
+from bookshelf_worker.metrics import SMTP_SECONDS
 from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_email
 from bookshelf_worker.smtp import DataGate, LeaseLost
 
@@ -46,6 +47,7 @@ def deliver(
         return Attempted("duplicate-skipped")
     attempt = replace(attempt, attempt=claim.attempt)
     gate = DataGate(lambda: delivery.pass_point_of_no_return(engine, claim, leases))
+    began = time.perf_counter()
     try:
         with gate:
             send_email(event)
@@ -53,7 +55,9 @@ def deliver(
         log_email(logging.WARNING, "lease-lost", attempt)
         return Attempted("lease-lost")
     except Exception as exc:  # noqa: BLE001 - sorted by classify(); a bug is logged
+        SMTP_SECONDS.labels("error").observe(time.perf_counter() - began)
         return _failed(engine, claim, attempt, exc, gate.passed, leases)
+    SMTP_SECONDS.labels("ok").observe(time.perf_counter() - began)
     _record(lambda: delivery.record_sent(engine, claim), attempt)
     log_email(logging.INFO, "sent", attempt)
     return Attempted("sent")

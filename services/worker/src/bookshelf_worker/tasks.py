@@ -19,12 +19,18 @@ from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, PayloadError, request_id_f
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_tasks.names import NOTICE_NAME_BY_KIND
 from bookshelf_worker.delivering import deliver
+from bookshelf_worker.metrics import EMAILS
 from bookshelf_worker.sending import EmailAttempt, log_email, receive, retry_countdown
 
 
 def _event_id(payload: object) -> str:
     raw = payload.get("event_id") if isinstance(payload, Mapping) else None
     return str(raw)[:36] if raw is not None else "-"
+
+
+def _counted(kind: str, outcome: str) -> str:
+    EMAILS.labels(kind, outcome).inc()
+    return outcome
 
 
 def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
@@ -36,7 +42,7 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
         event = receive(payload, kind)
     except PayloadError as error:  # the web validates before publishing: not ours to send
         log_email(logging.ERROR, "rejected", attempt, reason=str(error))
-        return "rejected"
+        return _counted(kind, "rejected")
     try:
         extensions = current_app.extensions
         attempted = deliver(
@@ -45,11 +51,13 @@ def run_email_task(task: Task, payload: Mapping[str, Any], kind: str) -> str:
     except SQLAlchemyError as error:  # no claim made: the row is still due
         if request.retries >= EMAIL_MAX_RETRIES:  # the relay publishes it again, later
             log_email(logging.ERROR, "database-unavailable", attempt, reason=str(error)[:200])
-            return "database-unavailable"
+            return _counted(kind, "database-unavailable")
         countdown = retry_countdown(request.retries)
         log_email(logging.WARNING, "database-unavailable", attempt, countdown=f"{countdown:.1f}")
+        _counted(kind, "database-unavailable")
         _retry(task, error, countdown, attempt)
         return "database-unavailable"
+    _counted(kind, attempted.outcome)
     if attempted.outcome == "retrying" and attempted.countdown is not None:
         _retry(task, None, attempted.countdown, attempt)
     return attempted.outcome

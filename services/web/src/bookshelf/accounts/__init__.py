@@ -7,6 +7,7 @@ links.py (signed single-use links), mailing.py (the emails, one per interval),
 verification.py, recovery.py (password reset), settings.py (change password or
 address, delete the account), lifecycle_forms.py. preferences.py (email preference,
 time zone), api.py (/api/v1/account), digest_cli.py.
+admins.py (who is an operator) and cli.py (`flask user make-admin`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bookshelf.extensions import login_manager
 
 def init_app(app: Flask) -> None:
     from bookshelf.accounts import auth, recovery, settings, signup, verification
+    from bookshelf.accounts.cli import user_cli
     from bookshelf.accounts.digest_cli import digest_cli
     from bookshelf.accounts.preferences import local_datetime
 
@@ -30,3 +32,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.add_template_filter(local_datetime, "local_datetime")
     app.cli.add_command(digest_cli)
+    app.cli.add_command(user_cli)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     verify_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reset_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     signup_notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Sees every user's failed emails (the dead-letter page). Set by
+    # `flask user make-admin`; ADMIN_EMAILS names admins too (accounts.admins).
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     books: Mapped[list[Book]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True

@@ -25,6 +25,7 @@ class Published:
     published: int = 0
     invalid: int = 0  # payloads that can never be sent: now 'failed'
     broker_down: bool = False
+    again: int = 0  # of `published`, those published before (lease over, retry lost)
 
 
 class Publishable(Protocol):
@@ -50,7 +51,7 @@ def publish_all(events: Sequence[Publishable]) -> Published:
     """
     connection = db.session.connection()
     leases = current_app.config["OUTBOX_LEASES"]
-    published = invalid = 0
+    published = invalid = again = 0
     with producer().producer_or_acquire() as kombu_producer:
         for event in events:
             from_status = EmailStatus(event.status)
@@ -60,7 +61,10 @@ def publish_all(events: Sequence[Publishable]) -> Published:
                     email_from_dict(event.payload), app=producer(), request_id=request_id
                 )
             except PayloadError as error:  # a bug in the payload we wrote
-                log.error("email event %s has an invalid payload: %s", event.id, error)
+                log.error(
+                    "email event %s has an invalid payload: %s", event.id, error,
+                    extra={"event_id": event.id},
+                )  # fmt: skip
                 delivery.record_invalid(connection, event.id, str(error))
                 invalid += 1
                 continue
@@ -70,13 +74,20 @@ def publish_all(events: Sequence[Publishable]) -> Published:
                 signature.apply_async(producer=kombu_producer, ignore_result=True)
             except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
                 reason = f"broker unavailable: {type(error).__name__}: {error}"
-                log.warning("email event %s not published: %s", event.id, reason)
+                log.warning(
+                    "email event %s not published: %s", event.id, reason,
+                    extra={"event_id": event.id},
+                )  # fmt: skip
                 delivery.record_publish_failed(connection, event.id, reason)
-                return Published(published, invalid, broker_down=True)
+                return Published(published, invalid, broker_down=True, again=again)
             delivery.record_published(connection, event.id, from_status, leases)
             published += 1
-            log.debug("email event %s published, request %s", event.id, request_id or "-")
-    return Published(published, invalid)
+            again += from_status is not EmailStatus.PENDING
+            log.debug(
+                "email event %s published, request %s", event.id, request_id or "-",
+                extra={"event_id": event.id},
+            )  # fmt: skip
+    return Published(published, invalid, again=again)
 
 
 def publish(event: EmailEvent) -> bool:

@@ -70,7 +70,10 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
     # An address nobody verified gets no book email: it waits for the verification.
     hold = None if user.email_verified_at else HoldReason.UNVERIFIED
     event = _add(user.id, book_event_payload(event_id, kind, user, book), hold)
-    log.info("email event %s (%s) recorded for book %s", event_id, kind, book.id)
+    log.info(
+        "email event %s (%s) recorded for book %s", event_id, kind, book.id,
+        extra={"event_id": event_id},
+    )  # fmt: skip
     return event
 
 
@@ -96,7 +99,10 @@ def record_notice(
         details=details,
     )
     event = _add(user.id, notice.to_dict(), hold)
-    log.info("email event %s (%s) recorded for user %s", notice.event_id, kind, user.id)
+    log.info(
+        "email event %s (%s) recorded for user %s", notice.event_id, kind, user.id,
+        extra={"event_id": notice.event_id},
+    )  # fmt: skip
     return event
 
 

@@ -17,6 +17,7 @@ import psycopg2
 from sqlalchemy import Select, func, select
 
 from bookshelf.extensions import db
+from bookshelf.outbox import metrics
 from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import delivery
@@ -41,6 +42,7 @@ class RelayResult:
     still_due: int  # due rows left (the broker refused, or beyond the batch)
     broker_down: bool
     seconds: float
+    published_again: int = 0  # of `published`: re-queued after a lease ran out
 
     @property
     def handled(self) -> int:
@@ -80,7 +82,10 @@ def relay_due(limit: int = DEFAULT_BATCH_SIZE) -> RelayResult:
         lost = [r for r in rows if r.status == EmailStatus.SENDING and r.data_sent_at]
         for row in lost:
             delivery.record_lost_after_data(db.session.connection(), row.id)
-            log.warning("email event %s: worker lost after DATA; uncertain", row.id)
+            log.warning(
+                "email event %s: worker lost after DATA; uncertain", row.id,
+                extra={"event_id": row.id},
+            )  # fmt: skip
         done = publish_all([row for row in rows if row not in lost])
         db.session.commit()
         # Counted only when more may be waiting: a pass per commit need not ask.
@@ -94,6 +99,7 @@ def relay_due(limit: int = DEFAULT_BATCH_SIZE) -> RelayResult:
         still_due,
         done.broker_down,
         time.perf_counter() - began,
+        done.again,
     )
 
 
@@ -173,11 +179,13 @@ class RelayLoop:
             result = relay_due(self.batch_size)
         except Exception:
             log.exception("outbox relay pass failed; next try in %.0fs", self.interval)
+            metrics.RELAY_PASS_FAILURES.inc()
             return None
         finally:
             db.session.remove()  # hand the connection back between passes
         if self.heartbeat is not None:
             self.heartbeat.touch()
+        metrics.count_pass(result)
         level = logging.INFO if result.handled or result.still_due else logging.DEBUG
         log.log(
             level,

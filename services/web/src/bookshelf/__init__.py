@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -44,6 +44,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "csrf_token": generate_csrf,
             "return_path": return_path,
         }
+
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        # Pages and API answers hold a user's data, tokens and CSRF secrets: no cache,
+        # shared or private, may keep them. Static files are the exception (nginx serves
+        # them, cached for an hour).
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     return app
 

@@ -58,6 +58,7 @@ def authenticate() -> None:
         user = tokens.user_for_token(token)
         if user is None:
             raise ApiError(401, _("The API token is not valid."))
+        tokens.mark_used(user)
         g.api_user = user
         return
     if not current_user.is_authenticated:

@@ -72,10 +72,11 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_features(app: Flask) -> None:
-    from bookshelf import accounts, api, health, i18n, library, outbox
+    from bookshelf import accounts, api, health, i18n, library, outbox, throttle
     from bookshelf.errors import register_error_handlers
 
     register_error_handlers(app)
+    throttle.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(i18n.bp)
     accounts.init_app(app)

@@ -23,9 +23,11 @@ from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
 from bookshelf.library.book_input import year_max
 from bookshelf.pagination import PAGE_MAX
+from bookshelf.throttle.api_rate import limit_blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
+limit_blueprint(bp)  # API_RATE_LIMIT per token
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_MAX = 100

@@ -44,6 +44,16 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
+        # The limits (bookshelf.throttle; docs/architecture.md, "Limits"). Their storage
+        # defaults to the broker.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or None,
+        "EMAIL_BURST": number(environ, "EMAIL_BURST", 60, int),
+        "EMAIL_PER_HOUR": number(environ, "EMAIL_PER_HOUR", 30.0, float),
+        "EMAIL_MAX_DELAY_SECONDS": number(environ, "EMAIL_MAX_DELAY_SECONDS", 3600, int),
+        "EMAIL_DAILY_LIMIT": environ.get("EMAIL_DAILY_LIMIT") or "300 per day",
+        "LOGIN_FAILURE_LIMITS": environ.get("LOGIN_FAILURE_LIMITS")
+        or "5 per minute; 20 per hour; 50 per day",
+        "API_RATE_LIMIT": environ.get("API_RATE_LIMIT") or "300 per minute",
     }
 
 
@@ -65,6 +75,16 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ("es", "en"),
     "BOOKS_PER_PAGE": 20,
     "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+    "RATELIMIT_KEY_PREFIX": "bookshelf",
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Flask-Limiter would put its Retry-After on every answer (a 200, a 503 with its own):
+    # under its own name there; the 429s carry the real one (throttle/errors.py).
+    "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
+    # The broker down: count in the process instead, and never fail a request for it.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
 }
 
 
@@ -72,6 +92,9 @@ def load_settings(test_config: Mapping[str, Any] | None = None) -> dict[str, Any
     """Defaults, then the environment, then `test_config`; fail on a missing requirement."""
     load_dotenv(find_dotenv(usecwd=True))
     settings = {**DEFAULTS, **settings_from_env(os.environ), **(test_config or {})}
+    settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or settings.get(
+        "CELERY_BROKER_URL"
+    )
     missing = [env for key, env in REQUIRED.items() if not settings.get(key)]
     if missing:
         raise ConfigError(

@@ -12,6 +12,7 @@ from bookshelf.accounts import sessions, tokens, users
 from bookshelf.accounts.forms import LoginForm, RegisterForm
 from bookshelf.forms import ConfirmForm
 from bookshelf.safe_redirects import safe_next
+from bookshelf.throttle import login_brake
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -40,10 +41,13 @@ def register() -> Response | str | tuple[str, int]:
 def login() -> Response | str | tuple[str, int]:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data or "", form.password.data or "")
+        email = form.email.data or ""
+        login_brake.check(email)  # LoginLocked: 429, the password is not even checked
+        user = users.authenticate(email, form.password.data or "")
         if user is not None:
             sessions.log_in(user)
             return redirect(safe_next(form.next.data, url_for("books.index")))
+        login_brake.record_failure(email)
         flash(_("Wrong email or password."), "error")
         return render_template("auth/login.html", form=form), 422
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)

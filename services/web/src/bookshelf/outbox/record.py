@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -16,6 +16,7 @@ from bookshelf.library.book_input import BookInput
 from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.request_id import current_request_id
+from bookshelf.throttle import email_pace
 from bookshelf_tasks.delivery import EmailStatus
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict
     }
 
 
-def _record(kind: str, user: User, book: Book) -> EmailEvent:
+def _record(kind: str, user: User, book: Book, wait: timedelta) -> EmailEvent:
     event_id = str(uuid.uuid4())
     event = EmailEvent(
         id=event_id,
@@ -48,7 +49,9 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
         status=EmailStatus.PENDING.value,
         attempts=0,
         publications=0,
-        due_at=func.now(),  # the relay, woken at commit (relay.py), publishes it
+        # The relay, woken at commit (relay.py), publishes it; or later, when the
+        # account's email pace defers it (throttle/email_pace.py).
+        due_at=func.now() + wait if wait else func.now(),
         created_at=datetime.now(UTC),
         request_id=current_request_id(),
     )
@@ -58,6 +61,9 @@ def _record(kind: str, user: User, book: Book) -> EmailEvent:
 
 
 def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
+    """Save the book and its email; EmailRateLimited (nothing saved) past the account's
+    email limit."""
+    wait = email_pace.reserve(user.id)
     book = Book(
         owner_id=user.id,
         title=data.title,
@@ -69,7 +75,7 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
     try:
         db.session.add(book)
         db.session.flush()  # assigns book.id for the payload
-        event = _record("added", user, book)
+        event = _record("added", user, book, wait)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -78,8 +84,9 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent]:
 
 
 def delete_book(user: User, book: Book) -> EmailEvent:
+    wait = email_pace.reserve(user.id)
     try:
-        event = _record("deleted", user, book)
+        event = _record("deleted", user, book, wait)
         db.session.delete(book)
         db.session.commit()
     except BaseException:

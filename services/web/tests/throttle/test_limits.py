@@ -1,0 +1,158 @@
+"""The limits (bookshelf.throttle), counted in a real broker shared by every app of a test
+as by every gunicorn worker: email pace (deferred, then refused), the daily cap, the
+per-account log-in brake and the per-token API limit. Small limits, so few requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from bookshelf.throttle import login_brake
+from devstack.broker import BrokerServer
+from services.web.tests.support import (
+    PASSWORD,
+    AuthActions,
+    MakeApp,
+    assert_error_shape,
+    bearer,
+    books_of,
+    events_of,
+)
+
+BOOK = {"title": "Dune", "author": "Frank Herbert"}
+HOUR = 3600
+
+
+@pytest.fixture
+def limited(make_app: MakeApp, broker: BrokerServer) -> Any:
+    """An app whose limits live in the real broker, with these settings."""
+
+    def make(**settings: Any) -> Flask:
+        return make_app(RATELIMIT_STORAGE_URI=broker.url, **settings)
+
+    return make
+
+
+def waits(app: Flask, owner_id: int) -> list[float]:
+    """Seconds until each of the owner's emails is due, oldest first."""
+    now = datetime.now(UTC)
+    events = sorted(events_of(app, owner_id), key=lambda event: event.created_at)
+    return [(event.due_at - now).total_seconds() for event in events if event.due_at]
+
+
+def test_emails_beyond_the_pace_wait_and_past_the_longest_wait_are_refused(
+    limited: Any, auth: AuthActions
+) -> None:
+    """Burst 3, then one an hour, deferring two hours at most: three at once, two
+    deferred (books saved), the sixth change refused with nothing stored."""
+    app = limited(EMAIL_BURST=3, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=2 * HOUR)
+    client = app.test_client()
+    token = auth.on(app).api_token(account := auth.on(app).create_user())
+    for _n in range(5):
+        assert client.post("/api/v1/books", json=BOOK, headers=bearer(token)).status_code == 201
+    due = waits(app, account.id)
+    assert len(due) == 5
+    assert all(seconds <= 1 for seconds in due[:3])
+    assert HOUR - 60 < due[3] <= HOUR and 2 * HOUR - 60 < due[4] <= 2 * HOUR
+
+    refused = client.post("/api/v1/books", json=BOOK, headers=bearer(token))
+    body = assert_error_shape(refused, 429)
+    assert "Nothing was changed" in body["error"] or "No se ha cambiado nada" in body["error"]
+    assert 0 < int(refused.headers["Retry-After"]) <= HOUR
+    assert len(books_of(app, account.id)) == 5 and len(events_of(app, account.id)) == 5
+    # A delete sends an email too: refused the same way, the book stays.
+    book_id = books_of(app, account.id)[0].id
+    gone = client.delete(f"/api/v1/books/{book_id}", headers=bearer(token))
+    assert_error_shape(gone, 429)
+    assert len(books_of(app, account.id)) == 5
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("es", "Demasiados cambios de libros en poco tiempo"),
+        ("en", "Too many book changes in a short time"),
+    ],
+)
+def test_the_ui_refusal_is_a_page_in_the_visitors_language(
+    limited: Any, auth: AuthActions, language: str, message: str
+) -> None:
+    app = limited(EMAIL_BURST=1, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=0)
+    client = app.test_client()
+    auth.on(app, client).new_user(locale=language)
+    headers = {"Accept-Language": language}
+    assert client.post("/books/new", data=BOOK, headers=headers).status_code == 302
+    refused = client.post("/books/new", data=BOOK, headers=headers)
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert message in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_pace_is_per_account(limited: Any, auth: AuthActions) -> None:
+    app = limited(EMAIL_BURST=1, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=0)
+    client = app.test_client()
+    first, second = (auth.on(app).api_token(auth.on(app).create_user()) for _n in range(2))
+    assert client.post("/api/v1/books", json=BOOK, headers=bearer(first)).status_code == 201
+    assert client.post("/api/v1/books", json=BOOK, headers=bearer(first)).status_code == 429
+    assert client.post("/api/v1/books", json=BOOK, headers=bearer(second)).status_code == 201
+
+
+def test_the_daily_cap_refuses_even_what_the_pace_allows(limited: Any, auth: AuthActions) -> None:
+    app = limited(EMAIL_DAILY_LIMIT="2 per day")
+    client = app.test_client()
+    token = auth.on(app).api_token(auth.on(app).create_user())
+    for _n in range(2):
+        assert client.post("/api/v1/books", json=BOOK, headers=bearer(token)).status_code == 201
+    refused = client.post("/api/v1/books", json=BOOK, headers=bearer(token))
+    assert_error_shape(refused, 429)
+    assert int(refused.headers["Retry-After"]) > HOUR  # a day's window
+
+
+def test_a_broker_that_does_not_answer_limits_nothing(make_app: MakeApp, auth: AuthActions) -> None:
+    """The default test config points the storage at a closed port: changes still go."""
+    app = make_app(EMAIL_BURST=1, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=0)
+    client = app.test_client()
+    token = auth.on(app).api_token(auth.on(app).create_user())
+    for _n in range(3):
+        assert client.post("/api/v1/books", json=BOOK, headers=bearer(token)).status_code == 201
+
+
+def test_failed_logins_brake_the_account_not_others(limited: Any, auth: AuthActions) -> None:
+    app = limited(LOGIN_FAILURE_LIMITS="3 per minute; 5 per hour")
+    client = app.test_client()
+    actions = auth.on(app, client)
+    victim, bystander = actions.create_user(), actions.create_user()
+    for _n in range(3):
+        assert actions.login(victim.email, "wrong password").status_code == 422
+    # Locked: even the right password is refused, and the page says how to get in.
+    locked = actions.login(victim.email.upper())
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "restablecer tu contraseña" in locked.get_data(as_text=True)
+    assert actions.login(bystander.email).status_code == 302
+    # A password reset clears the brake (its caller: login_brake.clear).
+    with app.test_request_context():
+        login_brake.clear(victim.email)
+    assert (
+        app.test_client()
+        .post("/auth/login", data={"email": victim.email, "password": PASSWORD})
+        .status_code
+        == 302
+    )
+
+
+def test_the_api_limit_counts_per_token(limited: Any, auth: AuthActions) -> None:
+    app = limited(API_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    first, second = (auth.on(app).api_token(auth.on(app).create_user()) for _n in range(2))
+    for remaining in (2, 1, 0):
+        answer = client.get("/api/v1/books", headers=bearer(first))
+        assert answer.status_code == 200
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        assert answer.headers["X-RateLimit-Remaining"] == str(remaining)
+    refused = client.get("/api/v1/books", headers=bearer(first))
+    assert_error_shape(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 61
+    assert client.get("/api/v1/books", headers=bearer(second)).status_code == 200

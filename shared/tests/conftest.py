@@ -11,13 +11,19 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.delivery import email_events_table
 from devstack.postgres import PostgresServer
-from shared.tests.support import MakeEvent, new_book_event
+from shared.tests.support import MakeEvent, MakeNotice, new_book_event, new_notice
 
 
 @pytest.fixture
 def make_event() -> MakeEvent:
     """`new_book_event`, as a fixture for the tests that take it as one."""
     return new_book_event
+
+
+@pytest.fixture
+def make_notice() -> MakeNotice:
+    """`new_notice`, as a fixture."""
+    return new_notice
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bookshelf_tasks import delivery
 from bookshelf_tasks.delivery import Claim, EmailStatus, events
@@ -264,3 +265,78 @@ def test_every_writer_keeps_to_the_transition_table(
     _writers()[writer](outbox_engine, event_id)
     after = EmailStatus(row(outbox_engine, event_id).status)
     assert after == status or after in TRANSITIONS[status], (writer, status, after)
+
+
+# --- Held rows (docs/architecture.md, "Holding an email").
+
+
+def held_event(engine: Engine, owner_id: int = 1, due: str | None = None) -> str:
+    """A pending row held as `unverified`: no due time, or `due` (SQL) for a timed hold."""
+    return new_event(
+        engine,
+        EmailStatus.PENDING,
+        owner_id=owner_id,
+        hold_reason=delivery.HoldReason.UNVERIFIED.value,
+        due_at=text(due) if due else None,
+    )
+
+
+def new_owner(engine: Engine) -> int:
+    """A users row of its own, so that a release counts only this test's rows."""
+    with engine.begin() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "INSERT INTO users (id) SELECT coalesce(max(id), 0) + 1 FROM users RETURNING id"
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("writer", sorted(_writers()))
+def test_no_writer_moves_a_held_row(outbox_engine: Engine, writer: str) -> None:
+    event_id = held_event(outbox_engine)
+    _writers()[writer](outbox_engine, event_id)
+    after = row(outbox_engine, event_id)
+    assert (after.status, after.hold_reason, after.due_at) == ("pending", "unverified", None)
+
+
+def test_a_timed_hold_is_claimed_once_its_time_has_come(outbox_engine: Engine) -> None:
+    """A hold with a due time (what a rate limit uses) waits until then, no longer."""
+    waiting = held_event(outbox_engine, due="now() + interval '1 hour'")
+    assert delivery.claim(outbox_engine, waiting) is None
+    assert not delivery.record_published(outbox_engine, waiting, EmailStatus.PENDING)
+    come = held_event(outbox_engine, due="now() - interval '1 second'")
+    assert delivery.record_published(outbox_engine, come, EmailStatus.PENDING)
+    published = row(outbox_engine, come)
+    assert (published.status, published.hold_reason) == ("queued", None)
+
+
+def test_only_a_pending_row_can_be_held(outbox_engine: Engine) -> None:
+    with pytest.raises(IntegrityError):
+        new_event(outbox_engine, EmailStatus.QUEUED, hold_reason="unverified")
+
+
+def test_release_frees_one_owners_rows_held_for_that_reason_in_one_update(
+    outbox_engine: Engine,
+) -> None:
+    owner, neighbour = new_owner(outbox_engine), new_owner(outbox_engine)
+    mine = [held_event(outbox_engine, owner) for _ in range(3)]
+    other = held_event(outbox_engine, neighbour)
+    listener = outbox_engine.connect()
+    listener.execute(text(f"LISTEN {delivery.NOTIFY_CHANNEL}"))
+    listener.commit()
+
+    assert delivery.release_holds(outbox_engine, owner, delivery.HoldReason.UNVERIFIED) == 3
+
+    for event_id in mine:
+        released = row(outbox_engine, event_id)
+        assert (released.status, released.hold_reason) == ("pending", None)
+        assert seconds_until_due(outbox_engine, event_id) <= 0  # due now: the relay takes it
+        assert delivery.claim(outbox_engine, event_id) == Claim(event_id, 1)
+    assert row(outbox_engine, other).hold_reason == "unverified"
+    raw = listener.connection.dbapi_connection
+    raw.poll()  # type: ignore[union-attr]
+    assert [n.channel for n in raw.notifies] == [delivery.NOTIFY_CHANNEL]  # type: ignore[union-attr]
+    listener.close()
+    assert delivery.release_holds(outbox_engine, owner, delivery.HoldReason.UNVERIFIED) == 0

@@ -5,15 +5,37 @@ import json
 import pytest
 from celery import Celery
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BookEvent, PayloadError, signature_for
+from bookshelf_tasks import (
+    BOOK_ADDED,
+    BOOK_DELETED,
+    BookEvent,
+    PayloadError,
+    email_from_dict,
+    signature_for,
+)
 from bookshelf_tasks.correlation import RequestIdError, is_request_id
 from bookshelf_tasks.names import EMAIL_QUEUE, REQUEST_ID_HEADER, TASK_NAMES
-from shared.tests.support import MakeEvent
+from shared.tests.support import MakeEvent, MakeNotice
 
 
 def test_names_are_namespaced_and_distinct() -> None:
-    assert set(TASK_NAMES) == {"bookshelf.email.book_added", "bookshelf.email.book_deleted"}
+    assert {"bookshelf.email.book_added", "bookshelf.email.book_deleted"} <= set(TASK_NAMES)
+    assert "bookshelf.email.verify_address" in TASK_NAMES
+    assert len(set(TASK_NAMES)) == len(TASK_NAMES)
+    assert all(name.startswith("bookshelf.email.") for name in TASK_NAMES)
     assert EMAIL_QUEUE == "email"
+
+
+def test_a_notice_travels_by_its_kinds_name_with_the_same_wire_shape(
+    make_notice: MakeNotice,
+) -> None:
+    notice = make_notice()
+    sig = signature_for(notice)
+    assert sig.task == "bookshelf.email.verify_address"
+    assert (sig.options["queue"], sig.options["task_id"]) == (EMAIL_QUEUE, notice.event_id)
+    assert list(sig.kwargs) == ["event"]
+    assert email_from_dict(sig.kwargs["event"]) == notice
+    assert json.loads(json.dumps(sig.kwargs)) == sig.kwargs
 
 
 @pytest.mark.parametrize(("kind", "name"), [("added", BOOK_ADDED), ("deleted", BOOK_DELETED)])

@@ -60,6 +60,7 @@ def test_flask_db_upgrade_builds_the_schema_on_an_empty_database(
             "queued_at",
             "delivered_at",
             "request_id",
+            "hold_reason",
         }
         foreign_keys = inspector.get_foreign_keys("email_events")
         assert foreign_keys[0]["options"].get("ondelete") == "CASCADE"

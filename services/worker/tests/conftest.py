@@ -14,18 +14,20 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from bookshelf_tasks import BookEvent
-from bookshelf_tasks.delivery import events
+from bookshelf_tasks import BookEvent, Notice
 from devstack.gunicorn import run_migrations
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from services.worker.tests.support import (
     EMAIL_LOGGER,
+    SECRET_MARK,
     MakeEvent,
+    MakeNotice,
     ScriptedSMTPHandler,
+    insert_row,
     worker_app_for,
 )
 
@@ -116,18 +118,35 @@ def make_event(outbox_engine: Engine, owner_id: int) -> MakeEvent:
             "year": 1963,
         }
         event = BookEvent.from_dict({**fields, **changes})
-        with outbox_engine.begin() as connection:
-            connection.execute(
-                insert(events).values(
-                    id=event.event_id,
-                    owner_id=owner_id,
-                    kind=event.kind,
-                    payload=event.to_dict(),
-                    status=status,
-                    created_at=text("now()"),
-                    due_at=text("now() + interval '1 minute'"),
-                )
-            )
+        insert_row(outbox_engine, owner_id, event, status)
         return event
+
+    return make
+
+
+@pytest.fixture
+def make_notice(outbox_engine: Engine, owner_id: int) -> MakeNotice:
+    """A Notice (verify_address unless told) and its outbox row, published ('queued')."""
+
+    def make(
+        kind: str = "verify_address",
+        status: str = "queued",
+        owner: int | None = None,
+        **changes: Any,
+    ) -> Notice:
+        fields: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()),
+            "kind": kind,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "user_email": f"reader-{uuid.uuid4().hex[:12]}@example.com",
+            "user_name": "Ana Núñez",
+            "locale": "es",
+            "details": {
+                "link": f"https://bookshelf.test/auth/verify/{SECRET_MARK}{uuid.uuid4().hex}"
+            },
+        }
+        notice = Notice.from_dict({**fields, **changes})
+        insert_row(outbox_engine, owner or owner_id, notice, status)
+        return notice
 
     return make

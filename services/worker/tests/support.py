@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from celery.result import EagerResult
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from bookshelf_tasks import BookEvent
+from bookshelf_tasks import BookEvent, Email, Notice
 from bookshelf_tasks.delivery import events
 from bookshelf_worker.app import create_app
 from bookshelf_worker.config import WorkerSettings
@@ -31,6 +31,9 @@ MAIL_TIMEOUT = 1.0
 HANG = "hang"
 EMAIL_LOGGER = "bookshelf_worker.email"
 MakeEvent = Callable[..., BookEvent]  # the `make_event` fixture: BookEvent fields to change
+MakeNotice = Callable[..., Notice]  # the `make_notice` fixture: Notice fields to change
+# Part of every secret link make_notice writes: what must never reach a log line.
+SECRET_MARK = "SECRET-"
 
 
 @dataclass
@@ -260,3 +263,19 @@ class TricklingSMTP:
                     return
                 else:
                     conn.sendall(b"250 OK\r\n")
+
+
+def insert_row(engine: Engine, owner_id: int, event: Email, status: str) -> None:
+    """The outbox row of `event`, as the web leaves it once published."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(events).values(
+                id=event.event_id,
+                owner_id=owner_id,
+                kind=event.kind,
+                payload=event.to_dict(),
+                status=status,
+                created_at=text("now()"),
+                due_at=text("now() + interval '1 minute'"),
+            )
+        )

@@ -233,12 +233,12 @@ def test_the_mail_layer_refuses_crlf_even_past_validation(
     worker_app: Flask, smtp_handler: ScriptedSMTPHandler, make_event: MakeEvent
 ) -> None:
     """Defence in depth: an event that somehow skipped validation still cannot inject."""
-    from bookshelf_worker.sending import send_book_email
+    from bookshelf_worker.sending import send_email
 
     event = make_event()
     object.__setattr__(event, "title", "Dune\r\nBcc: eve@example.com")
     with worker_app.app_context(), pytest.raises(Exception) as caught:
-        send_book_email(event)
+        send_email(event)
     assert type(caught.value).__name__ in {"BadHeaderError", "HeaderParseError", "ValueError"}
     assert not smtp_handler.delivered
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     func,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -70,6 +71,14 @@ class EmailStatus(StrEnum):
         """Lost after the point of no return: the server may have kept it, so a resend
         may arrive twice."""
         return self is EmailStatus.UNCERTAIN
+
+
+class HoldReason(StrEnum):
+    """Why a `pending` row is held back from publication (`hold_reason`): with no due
+    time it waits until something releases it; with a future one, until then."""
+
+    UNVERIFIED = "unverified"  # the owner's address is not verified yet
+    RATE_LIMITED = "rate_limited"  # the account's email pace deferred it (a due time)
 
 
 IN_FLIGHT: Final = frozenset(
@@ -118,6 +127,8 @@ assert LEASES.send.total_seconds() > TASK_HARD_TIME_LIMIT
 # Attempts (claims) before a transient failure becomes final: the first and its retries.
 MAX_ATTEMPTS: Final = 1 + EMAIL_MAX_RETRIES
 ERROR_MAX: Final = 2000
+# The channel the relay LISTENs on; the outbox rows' INSERT trigger notifies it.
+NOTIFY_CHANNEL: Final = "email_events_due"
 
 
 def email_events_table(metadata: MetaData) -> Table:
@@ -129,7 +140,7 @@ def email_events_table(metadata: MetaData) -> Table:
         metadata,
         Column("id", String(36), primary_key=True),  # the event id (UUID); also the task id
         Column("owner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-        Column("kind", String(16), nullable=False),
+        Column("kind", String(32), nullable=False),  # payload kind; its rules are the contract's
         Column("payload", JSON, nullable=False),
         Column("status", String(16), nullable=False, server_default=EmailStatus.PENDING.value),
         Column("attempts", Integer, nullable=False, server_default="0"),
@@ -144,8 +155,11 @@ def email_events_table(metadata: MetaData) -> Table:
         Column("queued_at", DateTime(timezone=True)),
         Column("delivered_at", DateTime(timezone=True)),
         Column("request_id", String(64)),
-        CheckConstraint("kind IN ('added', 'deleted')", name="kind"),
+        # Why a pending row is held (HoldReason); NULL for every row on its way.
+        Column("hold_reason", String(32)),
+        CheckConstraint("kind ~ '^[a-z_]{1,32}$'", name="kind"),
         CheckConstraint(f"status IN ({statuses})", name="status"),
+        CheckConstraint("hold_reason IS NULL OR status = 'pending'", name="hold_pending"),
         Index("ix_email_events_owner_created", "owner_id", "created_at"),
         # The relay's work list: only rows in flight, by due time.
         Index(
@@ -172,6 +186,11 @@ def _clip(reason: str | None) -> str | None:
 
 def _status_in(*statuses: EmailStatus) -> ColumnElement[bool]:
     return events.c.status.in_([status.value for status in statuses])
+
+
+def _not_held() -> ColumnElement[bool]:
+    """No hold, or one whose due time has come (a NULL due time never comes)."""
+    return or_(events.c.hold_reason.is_(None), events.c.due_at <= _now)
 
 
 Bind = Engine | Connection
@@ -217,12 +236,14 @@ def claim(bind: Bind, event_id: str, leases: Leases = LEASES) -> Claim | None:
         .where(
             events.c.id == event_id,
             _status_in(EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING),
+            _not_held(),
         )
         .values(
             status=EmailStatus.SENDING.value,
             attempts=events.c.attempts + 1,
             due_at=_now + _seconds(leases.send),
             data_sent_at=None,
+            hold_reason=None,
         )
         .returning(events.c.attempts, events.c.retry_budget_start)
     )
@@ -321,7 +342,7 @@ def record_published(
         * func.power(2, func.least(events.c.publications, leases.doublings)),
         _seconds(leases.queued_max),
     )
-    conditions = [events.c.id == event_id, events.c.status == from_status.value]
+    conditions = [events.c.id == event_id, events.c.status == from_status.value, _not_held()]
     if from_status is EmailStatus.SENDING:
         conditions += [events.c.data_sent_at.is_(None), events.c.due_at <= _now]
     statement = (
@@ -332,6 +353,7 @@ def record_published(
             queued_at=_now,
             due_at=_now + lease,
             publications=events.c.publications + 1,
+            hold_reason=None,
         )
     )
     return _run(bind, statement) == 1
@@ -355,8 +377,11 @@ def record_invalid(bind: Bind, event_id: str, reason: str) -> bool:
         .where(
             events.c.id == event_id,
             _status_in(EmailStatus.PENDING, EmailStatus.QUEUED, EmailStatus.RETRYING),
+            _not_held(),
         )
-        .values(status=EmailStatus.FAILED.value, due_at=None, last_error=_clip(reason))
+        .values(
+            status=EmailStatus.FAILED.value, due_at=None, last_error=_clip(reason), hold_reason=None
+        )
     )
     return _run(bind, statement) == 1
 
@@ -383,12 +408,14 @@ def record_lost_after_data(bind: Bind, event_id: str) -> bool:
 
 def record_resend(bind: Bind, event_id: str) -> bool:
     """The user's "send again": failed/uncertain/pending → pending, a fresh retry budget
-    (counted from here; the attempt numbers go on, so an old attempt stays fenced off)."""
+    (counted from here; the attempt numbers go on, so an old attempt stays fenced off).
+    A held row is not the user's to release."""
     statement = (
         update(events)
         .where(
             events.c.id == event_id,
             _status_in(*RESENDABLE),
+            events.c.hold_reason.is_(None),
         )
         .values(
             status=EmailStatus.PENDING.value,
@@ -401,3 +428,22 @@ def record_resend(bind: Bind, event_id: str) -> bool:
         )
     )
     return _run(bind, statement) == 1
+
+
+def release_holds(bind: Bind, owner_id: int, reason: HoldReason) -> int:
+    """Every row of `owner_id` held for `reason` → due now, in one UPDATE; returns how
+    many. The relay is notified at commit, as for a new row (its INSERT trigger)."""
+    statement = (
+        update(events)
+        .where(
+            events.c.owner_id == owner_id,
+            events.c.status == EmailStatus.PENDING.value,
+            events.c.hold_reason == reason.value,
+        )
+        .values(hold_reason=None, due_at=_now)
+    )
+    with _transaction(bind) as connection:
+        released = connection.execute(statement).rowcount
+        if released:
+            connection.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    return released

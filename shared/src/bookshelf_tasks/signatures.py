@@ -9,7 +9,9 @@ from celery import signature
 from celery.canvas import Signature
 
 from bookshelf_tasks.correlation import request_id_headers
+from bookshelf_tasks.emails import Email
 from bookshelf_tasks.names import EMAIL_QUEUE
+from bookshelf_tasks.notices import Notice
 from bookshelf_tasks.payloads import BookEvent, PayloadError
 
 if TYPE_CHECKING:
@@ -19,13 +21,13 @@ EVENT_KWARG = "event"
 
 
 def signature_for(
-    event: BookEvent, app: Celery | None = None, request_id: str | None = None
+    event: Email, app: Celery | None = None, request_id: str | None = None
 ) -> Signature:
     """`signature(NAME, kwargs={"event": ...}, queue="email")` for the event's kind. Pass
     the producer's `app` so that `.apply_async()` uses its broker settings rather than
     `current_app`, and `request_id` to send it as a message header (never in the payload)."""
-    if not isinstance(event, BookEvent):
-        raise PayloadError("event", f"expected a BookEvent, got {type(event).__name__}")
+    if not isinstance(event, BookEvent | Notice):
+        raise PayloadError("event", f"expected an email payload, got {type(event).__name__}")
     headers = request_id_headers(request_id)
     # The event id doubles as the task id: a redelivery or a resend keeps the same id,
     # and so the same Message-ID.

@@ -1,7 +1,7 @@
 """login_sessions (a logout ends the session server-side), API token dates
 
 Revision ID: a1c3e5f7b9d2
-Revises: f2b8d4a6c0e1
+Revises: b3d5f7a9c1e4
 Create Date: 2026-11-25 19:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a1c3e5f7b9d2'
-down_revision = 'f2b8d4a6c0e1'
+down_revision = 'b3d5f7a9c1e4'
 branch_labels = None
 depends_on = None
 

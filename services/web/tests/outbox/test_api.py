@@ -122,6 +122,7 @@ def test_one_email_in_each_state_matches_the_schema(caller: Caller, state: Email
     spec_validator("EmailEvent").validate(body)
     assert (body["id"], body["status"], body["kind"]) == (event_id, state.value, "added")
     assert body["book"]["title"] == "Rayuela"
+    assert (body["details"], body["hold_reason"]) == (None, None)
     assert (body["delivered_at"] is not None) == (state is EmailStatus.SENT)
 
 

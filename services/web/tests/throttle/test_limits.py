@@ -57,6 +57,10 @@ def test_emails_beyond_the_pace_wait_and_past_the_longest_wait_are_refused(
     assert len(due) == 5
     assert all(seconds <= 1 for seconds in due[:3])
     assert HOUR - 60 < due[3] <= HOUR and 2 * HOUR - 60 < due[4] <= 2 * HOUR
+    holds = [event.hold_reason for event in events_of(app, account.id)]
+    assert sorted(holds, key=str) == [None, None, None, "rate_limited", "rate_limited"]
+    listed = client.get("/api/v1/emails", headers=bearer(token)).get_json()["items"]
+    assert sorted((item["hold_reason"] for item in listed), key=str) == sorted(holds, key=str)
 
     refused = client.post("/api/v1/books", json=BOOK, headers=bearer(token))
     body = assert_error_shape(refused, 429)
@@ -87,6 +91,7 @@ def test_the_ui_refusal_is_a_page_in_the_visitors_language(
     assert client.post("/books/new", data=BOOK, headers=headers).status_code == 302
     refused = client.post("/books/new", data=BOOK, headers=headers)
     assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert refused.headers["Cache-Control"] == "no-store"
     assert message in refused.get_data(as_text=True)
     assert int(refused.headers["Retry-After"]) > 0
 
@@ -156,3 +161,13 @@ def test_the_api_limit_counts_per_token(limited: Any, auth: AuthActions) -> None
     assert_error_shape(refused, 429)
     assert 0 < int(refused.headers["Retry-After"]) <= 61
     assert client.get("/api/v1/books", headers=bearer(second)).status_code == 200
+
+
+def test_the_status_page_says_why_a_deferred_email_waits(limited: Any, auth: AuthActions) -> None:
+    app = limited(EMAIL_BURST=1, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=2 * HOUR)
+    client = app.test_client()
+    auth.on(app, client).new_user()
+    for _n in range(2):
+        assert client.post("/books/new", data=BOOK).status_code == 302
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert page.count("En espera: muchos correos en poco tiempo") == 1

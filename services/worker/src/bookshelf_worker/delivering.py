@@ -15,9 +15,9 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bookshelf_tasks import BookEvent, delivery
+from bookshelf_tasks import Email, delivery
 from bookshelf_worker.failures import classify
-from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_book_email
+from bookshelf_worker.sending import EmailAttempt, log_email, retry_countdown, send_email
 from bookshelf_worker.smtp import DataGate, LeaseLost
 
 Outcome = Literal["sent", "duplicate-skipped", "lease-lost", "retrying", "failed", "uncertain"]
@@ -34,7 +34,7 @@ class Attempted:
 
 def deliver(
     engine: Engine,
-    event: BookEvent,
+    event: Email,
     attempt: EmailAttempt,
     leases: delivery.Leases = delivery.LEASES,
 ) -> Attempted:
@@ -48,7 +48,7 @@ def deliver(
     gate = DataGate(lambda: delivery.pass_point_of_no_return(engine, claim, leases))
     try:
         with gate:
-            send_book_email(event)
+            send_email(event)
     except LeaseLost:
         log_email(logging.WARNING, "lease-lost", attempt)
         return Attempted("lease-lost")

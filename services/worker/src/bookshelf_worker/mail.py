@@ -1,5 +1,5 @@
 """Flask-Mail, sending through this thread's reused SMTP connection, and the Message
-for one BookEvent.
+for one email (a BookEvent or a Notice).
 
 TimeoutMail.send hands each message to the app's SMTPPool (smtp_pool.py): one
 connection per thread, reused, with the DATA gate, verified TLS and a total deadline
@@ -31,7 +31,7 @@ from flask_mail import (
     sanitize_addresses,
 )
 
-from bookshelf_tasks import BookEvent
+from bookshelf_tasks import Email
 from bookshelf_worker import smtp
 from bookshelf_worker.rendering import RenderedEmail
 from bookshelf_worker.smtp_pool import Envelope, SMTPPool
@@ -175,7 +175,7 @@ def message_id_for(event_id: str) -> str:
     return f"<{event_id}@bookshelf>"
 
 
-def build_message(event: BookEvent, email: RenderedEmail) -> Message:
+def build_message(event: Email, email: RenderedEmail) -> Message:
     message = BookshelfMessage(
         subject=email.subject,
         recipients=[(event.user_name, event.user_email)],

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bookshelf_tasks import BookEvent, PayloadError
+from bookshelf_tasks import Email, PayloadError, email_from_dict
 from bookshelf_tasks.celery_config import EMAIL_RETRY_BACKOFF_BASE, EMAIL_RETRY_BACKOFF_MAX
 from bookshelf_worker.extensions import mail
 from bookshelf_worker.mail import build_message
@@ -17,15 +17,15 @@ from bookshelf_worker.rendering import render_email
 log = logging.getLogger("bookshelf_worker.email")
 
 
-def receive(payload: Mapping[str, Any], expected_kind: str) -> BookEvent:
+def receive(payload: Mapping[str, Any], expected_kind: str) -> Email:
     """Validate the received payload again: the broker is not a trusted boundary."""
-    event = BookEvent.from_dict(payload)
+    event = email_from_dict(payload)
     if event.kind != expected_kind:
         raise PayloadError("kind", f"expected {expected_kind!r}, got {event.kind!r}")
     return event
 
 
-def send_book_email(event: BookEvent) -> None:
+def send_email(event: Email) -> None:
     """Render and send one email. Needs an app context; raises what SMTP raises."""
     mail.send(build_message(event, render_email(event)))
 

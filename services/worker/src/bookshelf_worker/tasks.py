@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, PayloadError, request_id_from
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
+from bookshelf_tasks.names import NOTICE_NAME_BY_KIND
 from bookshelf_worker.delivering import deliver
 from bookshelf_worker.sending import EmailAttempt, log_email, receive, retry_countdown
 
@@ -74,3 +75,19 @@ def send_book_added(self: Task, event: dict[str, Any]) -> str:
 @shared_task(bind=True, name=BOOK_DELETED, max_retries=None)
 def send_book_deleted(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "deleted")
+
+
+def _notice_task(kind: str, name: str) -> Task:
+    def send_notice(self: Task, event: dict[str, Any]) -> str:
+        return run_email_task(self, event, kind)
+
+    send_notice.__name__ = send_notice.__qualname__ = f"send_{kind}"
+    task: Task = shared_task(bind=True, name=name, max_retries=None)(send_notice)
+    return task
+
+
+# One task per notice kind, registered under its contract name; the same path as the
+# book emails (run_email_task → delivering.deliver).
+NOTICE_TASKS: dict[str, Task] = {
+    kind: _notice_task(kind, name) for kind, name in NOTICE_NAME_BY_KIND.items()
+}

@@ -14,7 +14,7 @@ from flask import current_app
 from bookshelf.extensions import db
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.producer import producer
-from bookshelf_tasks import BookEvent, PayloadError, delivery, is_request_id, signature_for
+from bookshelf_tasks import PayloadError, delivery, email_from_dict, is_request_id, signature_for
 from bookshelf_tasks.delivery import EmailStatus
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def publish_all(events: Sequence[Publishable]) -> Published:
             request_id = event.request_id if is_request_id(event.request_id) else None
             try:
                 signature = signature_for(
-                    BookEvent.from_dict(event.payload), app=producer(), request_id=request_id
+                    email_from_dict(event.payload), app=producer(), request_id=request_id
                 )
             except PayloadError as error:  # a bug in the payload we wrote
                 log.error("email event %s has an invalid payload: %s", event.id, error)

@@ -11,9 +11,10 @@ from werkzeug.wrappers import Response
 from bookshelf.extensions import db
 from bookshelf.forms import ConfirmForm
 from bookshelf.outbox import queries
+from bookshelf.outbox.models import EmailEvent
 from bookshelf.outbox.resend import ResendOutcome, resend
 from bookshelf.pagination import requested_page
-from bookshelf_tasks.delivery import EmailStatus
+from bookshelf_tasks.delivery import EmailStatus, HoldReason
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 25
@@ -28,7 +29,33 @@ STATE_LABELS = {
         "May not have arrived: the connection to the mail server was lost while it was being sent"
     ),
 }
-KIND_LABELS = {"added": _l("Book added"), "deleted": _l("Book deleted")}
+# Why a held email waits (its hold_reason), in place of its state.
+HOLD_LABELS = {
+    HoldReason.UNVERIFIED: _l("Waiting: verify your email address and it will be sent"),
+    HoldReason.RATE_LIMITED: _l(
+        "Waiting: many emails in a short time; this one goes out at the time below"
+    ),
+}
+KIND_LABELS = {
+    "added": _l("Book added"),
+    "deleted": _l("Book deleted"),
+    "verify_address": _l("Verify your address"),
+}
+# What an email that is not about a book is about, from its public details and `to`
+# (the address it goes to); never from a secret detail (a link).
+SUMMARIES = {
+    "verify_address": _l("Verification link for %(to)s"),
+}
+
+
+def summary(event: EmailEvent) -> str:
+    """The "About" cell: the book's title, or what the other email is about."""
+    if event.book is not None:
+        return str(event.book["title"] or "")
+    template = SUMMARIES.get(event.kind)
+    if template is None:
+        return ""
+    return str(template) % {**(event.details or {}), "to": event.payload.get("user_email", "")}
 
 
 @bp.before_request
@@ -46,7 +73,9 @@ def index() -> str:
         in_flight=any(event.in_flight for event in events.items),
         form=ConfirmForm(),
         state_labels=STATE_LABELS,
+        hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,
+        summary=summary,
     )
 
 

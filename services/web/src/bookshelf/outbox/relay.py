@@ -20,7 +20,7 @@ from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
 from bookshelf_tasks import delivery
-from bookshelf_tasks.delivery import IN_FLIGHT, EmailStatus
+from bookshelf_tasks.delivery import IN_FLIGHT, NOTIFY_CHANNEL, EmailStatus
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ DEFAULT_BATCH_SIZE = 100
 # The sweep's period: the safety net for due times (leases, retries) and for a missed
 # notification. New rows do not wait for it: their INSERT wakes the relay at commit.
 DEFAULT_INTERVAL = 5.0
-NOTIFY_CHANNEL = "email_events_due"
 DEFAULT_HEARTBEAT = Path("/tmp/bookshelf-outbox-relay.heartbeat")  # noqa: S108 - tmpfs in prod
 
 

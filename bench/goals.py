@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from bench import memory
+from bench.account import UNLIMITED
 from bench.cli import Figures, Option, parse
 from bench.goal_table import GoalRow, number, render
 from bench.load import ApiClient
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> Figures:
     log("starting a LocalStack, and the Flask-Mail app of P2 beside it…")
     with ExitStack() as exits:
         smtp = exits.enter_context(SlowSMTPServer(args.smtp_delay))
-        stack = LocalStack()
+        stack = LocalStack(env_overrides=UNLIMITED)
         sync_web = SyncMailWeb(stack, smtp.port)
         exits.callback(stack.stop)
         exits.callback(sync_web.stop)

@@ -51,8 +51,9 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "EMAIL_PER_HOUR": number(environ, "EMAIL_PER_HOUR", 30.0, float),
         "EMAIL_MAX_DELAY_SECONDS": number(environ, "EMAIL_MAX_DELAY_SECONDS", 3600, int),
         "EMAIL_DAILY_LIMIT": environ.get("EMAIL_DAILY_LIMIT") or "300 per day",
-        "LOGIN_FAILURE_LIMITS": environ.get("LOGIN_FAILURE_LIMITS")
-        or "5 per minute; 20 per hour; 50 per day",
+        "LOGIN_FAILURE_LIMITS": environ.get("LOGIN_FAILURE_LIMITS") or "5 per minute; 20 per hour",
+        "LOGIN_ACCOUNT_FAILURE_LIMITS": environ.get("LOGIN_ACCOUNT_FAILURE_LIMITS")
+        or "50 per hour; 100 per day",
         "API_RATE_LIMIT": environ.get("API_RATE_LIMIT") or "300 per minute",
     }
 

@@ -125,27 +125,41 @@ def test_a_broker_that_does_not_answer_limits_nothing(make_app: MakeApp, auth: A
         assert client.post("/api/v1/books", json=BOOK, headers=bearer(token)).status_code == 201
 
 
-def test_failed_logins_brake_the_account_not_others(limited: Any, auth: AuthActions) -> None:
-    app = limited(LOGIN_FAILURE_LIMITS="3 per minute; 5 per hour")
+def login_from(app: Flask, address: str, email: str, password: str = PASSWORD) -> int:
     client = app.test_client()
-    actions = auth.on(app, client)
+    client.environ_base["REMOTE_ADDR"] = address
+    return client.post("/auth/login", data={"email": email, "password": password}).status_code
+
+
+def test_failed_logins_brake_the_account_from_that_address(limited: Any, auth: AuthActions) -> None:
+    app = limited(LOGIN_FAILURE_LIMITS="3 per minute", LOGIN_ACCOUNT_FAILURE_LIMITS="5 per hour")
+    actions = auth.on(app)
     victim, bystander = actions.create_user(), actions.create_user()
+    guesser, owner = "192.0.2.10", "192.0.2.20"
     for _n in range(3):
-        assert actions.login(victim.email, "wrong password").status_code == 422
-    # Locked: even the right password is refused, and the page says how to get in.
-    locked = actions.login(victim.email.upper())
+        assert login_from(app, guesser, victim.email, "wrong password") == 422
+    # Locked for that address: even the right password is refused, with a way out.
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = guesser
+    locked = client.post("/auth/login", data={"email": victim.email.upper(), "password": PASSWORD})
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert "restablecer tu contraseña" in locked.get_data(as_text=True)
-    assert actions.login(bystander.email).status_code == 302
+    assert login_from(app, guesser, bystander.email) == 302  # other accounts: untouched
+    assert login_from(app, owner, victim.email) == 302  # the owner, elsewhere: let in
+
+
+def test_guesses_from_many_addresses_lock_the_account_until_a_reset(
+    limited: Any, auth: AuthActions
+) -> None:
+    app = limited(LOGIN_FAILURE_LIMITS="3 per minute", LOGIN_ACCOUNT_FAILURE_LIMITS="5 per hour")
+    victim = auth.on(app).create_user()
+    for n in range(5):
+        assert login_from(app, f"198.51.100.{n}", victim.email, "wrong password") == 422
+    assert login_from(app, "192.0.2.20", victim.email) == 429
     # A password reset clears the brake (its caller: login_brake.clear).
-    with app.test_request_context():
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "192.0.2.20"}):
         login_brake.clear(victim.email)
-    assert (
-        app.test_client()
-        .post("/auth/login", data={"email": victim.email, "password": PASSWORD})
-        .status_code
-        == 302
-    )
+    assert login_from(app, "192.0.2.20", victim.email) == 302
 
 
 def test_the_api_limit_counts_per_token(limited: Any, auth: AuthActions) -> None:

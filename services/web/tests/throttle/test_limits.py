@@ -20,6 +20,8 @@ from services.web.tests.support import (
     bearer,
     books_of,
     events_of,
+    served_openapi,
+    spec_validator,
 )
 
 BOOK = {"title": "Dune", "author": "Frank Herbert"}
@@ -185,3 +187,31 @@ def test_the_status_page_says_why_a_deferred_email_waits(limited: Any, auth: Aut
         assert client.post("/books/new", data=BOOK).status_code == 302
     page = client.get("/notifications/").get_data(as_text=True)
     assert page.count("En espera: muchos correos en poco tiempo") == 1
+
+
+def test_every_operation_documents_its_429(limited: Any) -> None:
+    spec = served_openapi()
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "delete"}
+    ]
+    assert operations
+    for path, method, operation in operations:
+        assert operation["responses"].get("429") == {
+            "$ref": "#/components/responses/TooManyRequests"
+        }, (method, path)
+    headers = spec["components"]["responses"]["TooManyRequests"]["headers"]
+    assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"} <= set(headers)
+
+
+def test_a_429_is_the_documented_error(limited: Any, auth: AuthActions) -> None:
+    app = limited(API_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    token = auth.on(app).api_token(auth.on(app).create_user())
+    client.get("/api/v1/books", headers=bearer(token))
+    refused = client.get("/api/v1/books", headers=bearer(token))
+    assert refused.status_code == 429
+    spec_validator("Error").validate(refused.get_json())
+    assert refused.headers["X-RateLimit-Remaining"] == "0"

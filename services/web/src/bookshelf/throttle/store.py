@@ -1,6 +1,7 @@
-"""The counters behind every limit: Flask-Limiter's storage (the broker), used directly
-for the limits that are not per route. A broker that does not answer never blocks a
-user: the limit is skipped for that request and the failure logged."""
+"""The counters behind the limits that are not per route (Flask-Limiter counts those):
+the same `limits` library and storage (RATELIMIT_STORAGE_URI, the broker), one client per
+app. A broker that does not answer never blocks a user: the limit is skipped for that
+request and the failure logged."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import logging
 import redis
 from flask import current_app
 from limits import RateLimitItem, parse
-
-from bookshelf.extensions import limiter
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 # A broker that hangs costs a request at most this (connect, then each command).
@@ -23,10 +24,22 @@ def limit(setting: str) -> RateLimitItem:
     return parse(current_app.config[setting])
 
 
+def _counters() -> MovingWindowRateLimiter:
+    found: MovingWindowRateLimiter | None = current_app.extensions.get("throttle-counters")
+    if found is None:
+        uri = current_app.config["RATELIMIT_STORAGE_URI"]
+        options = STORAGE_OPTIONS if uri.startswith(("redis", "unix")) else {}
+        storage = storage_from_string(
+            uri, key_prefix=current_app.config["RATELIMIT_KEY_PREFIX"], **options
+        )
+        found = current_app.extensions["throttle-counters"] = MovingWindowRateLimiter(storage)
+    return found
+
+
 def allowed(item: RateLimitItem, *keys: str) -> bool:
     """Whether one more hit fits; True when the broker does not answer."""
     try:
-        return bool(limiter.limiter.test(item, *keys))
+        return bool(_counters().test(item, *keys))
     except Exception as error:  # noqa: BLE001 - any storage failure: fail open
         log.warning("rate-limit storage unavailable, not limiting: %s", error)
         return True
@@ -34,7 +47,7 @@ def allowed(item: RateLimitItem, *keys: str) -> bool:
 
 def hit(item: RateLimitItem, *keys: str) -> None:
     try:
-        limiter.limiter.hit(item, *keys)
+        _counters().hit(item, *keys)
     except Exception as error:  # noqa: BLE001
         log.warning("rate-limit storage unavailable, hit not counted: %s", error)
 
@@ -44,7 +57,7 @@ def seconds_until_allowed(item: RateLimitItem, *keys: str) -> int:
     import time
 
     try:
-        stats = limiter.limiter.get_window_stats(item, *keys)
+        stats = _counters().get_window_stats(item, *keys)
     except Exception:  # noqa: BLE001
         return 1
     return max(1, int(stats.reset_time - time.time()) + 1)
@@ -52,7 +65,7 @@ def seconds_until_allowed(item: RateLimitItem, *keys: str) -> int:
 
 def clear(item: RateLimitItem, *keys: str) -> None:
     try:
-        limiter.limiter.clear(item, *keys)
+        _counters().clear(item, *keys)
     except Exception as error:  # noqa: BLE001
         log.warning("rate-limit storage unavailable, not cleared: %s", error)
 

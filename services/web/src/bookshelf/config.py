@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
+from limits import parse_many
 
 from bookshelf_tasks.delivery import Leases
 from bookshelf_tasks.settings_env import ConfigError, flag, number
@@ -31,6 +32,16 @@ def database_uri(url: str | None) -> str | None:
     return url or None
 
 
+def rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A limit in the `limits` notation ("300 per day; 20 per hour"), checked at start-up."""
+    value = environ.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be like '300 per day', got {value!r}") from None
+    return value
+
+
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """The settings the environment gives; ConfigError names a malformed one."""
     secure = flag(environ, "SESSION_COOKIE_SECURE")
@@ -49,12 +60,17 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or None,
         "EMAIL_BURST": number(environ, "EMAIL_BURST", 60, int),
         "EMAIL_PER_HOUR": number(environ, "EMAIL_PER_HOUR", 30.0, float),
-        "EMAIL_MAX_DELAY_SECONDS": number(environ, "EMAIL_MAX_DELAY_SECONDS", 3600, int),
-        "EMAIL_DAILY_LIMIT": environ.get("EMAIL_DAILY_LIMIT") or "300 per day",
-        "LOGIN_FAILURE_LIMITS": environ.get("LOGIN_FAILURE_LIMITS") or "5 per minute; 20 per hour",
-        "LOGIN_ACCOUNT_FAILURE_LIMITS": environ.get("LOGIN_ACCOUNT_FAILURE_LIMITS")
-        or "50 per hour; 100 per day",
-        "API_RATE_LIMIT": environ.get("API_RATE_LIMIT") or "300 per minute",
+        "EMAIL_MAX_DELAY_SECONDS": number(
+            environ, "EMAIL_MAX_DELAY_SECONDS", 3600, int, positive=False
+        ),
+        "EMAIL_DAILY_LIMIT": rate_limit(environ, "EMAIL_DAILY_LIMIT", "300 per day"),
+        "LOGIN_FAILURE_LIMITS": rate_limit(
+            environ, "LOGIN_FAILURE_LIMITS", "5 per minute; 20 per hour"
+        ),
+        "LOGIN_ACCOUNT_FAILURE_LIMITS": rate_limit(
+            environ, "LOGIN_ACCOUNT_FAILURE_LIMITS", "50 per hour; 100 per day"
+        ),
+        "API_RATE_LIMIT": rate_limit(environ, "API_RATE_LIMIT", "300 per minute"),
     }
 
 

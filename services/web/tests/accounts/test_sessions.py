@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from bookshelf.accounts import sessions
 from bookshelf.accounts.models import User
@@ -134,3 +135,29 @@ def test_dynamic_pages_and_api_answers_are_not_stored(
 def test_api_errors_are_not_stored_either(client: FlaskClient) -> None:
     assert client.get("/api/v1/books").headers["Cache-Control"] == "no-store"
     assert client.get("/api/v1/openapi.yaml").headers["Cache-Control"] == "no-store"
+
+
+def test_a_session_ends_by_itself_after_its_lifetime(app: Flask, auth: AuthActions) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bookshelf.accounts.models import LoginSession
+
+    account = auth.create_user()
+    browser = logged_in_client(app, account.email)
+    assert browser.get("/").status_code == 200
+    with app.app_context():
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id == account.id)
+            .values(created_at=datetime.now(UTC) - sessions.SESSION_LIFETIME)
+        )
+        db.session.commit()
+    assert browser.get("/").status_code == 302
+    logged_in_client(app, account.email)  # a new log-in clears the expired row
+    with app.app_context():
+        rows = db.session.scalars(
+            select(LoginSession).where(LoginSession.user_id == account.id)
+        ).all()
+        assert len(rows) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
@@ -15,6 +16,9 @@ from bookshelf.accounts.models import LoginSession, User
 from bookshelf.extensions import db
 
 SESSION_KEY = "sid"
+# A session ends by itself this long after its log-in, closed browser or not: the cookie
+# dies with the browser, its row would otherwise stay valid for ever.
+SESSION_LIFETIME = timedelta(days=30)
 # What survives a log-in or log-out: the visitor's explicit language choice.
 _KEPT_KEYS = ("locale",)
 
@@ -38,6 +42,7 @@ def current_session_user(user_id: str) -> User | None:
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(User.id == int(user_id), LoginSession.id == session_id)
+        .where(LoginSession.created_at > datetime.now(UTC) - SESSION_LIFETIME)
     )
 
 
@@ -52,6 +57,12 @@ def _fresh_cookie() -> None:
 def new_session(user_id: int) -> str:
     """A session row for `user_id` (committed); the secret its cookie must carry."""
     secret = secrets.token_urlsafe(32)
+    expired = datetime.now(UTC) - SESSION_LIFETIME
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user_id, LoginSession.created_at <= expired
+        )
+    )
     db.session.add(LoginSession(id=_digest(secret), user_id=user_id))
     db.session.commit()
     return secret

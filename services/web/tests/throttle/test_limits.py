@@ -215,3 +215,29 @@ def test_a_429_is_the_documented_error(limited: Any, auth: AuthActions) -> None:
     assert refused.status_code == 429
     spec_validator("Error").validate(refused.get_json())
     assert refused.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_send_again_takes_a_slot_now_or_is_refused(limited: Any, auth: AuthActions) -> None:
+    """A failed email sent again counts like a new one, and is never deferred."""
+    from sqlalchemy import update
+
+    from bookshelf.extensions import db
+    from bookshelf.outbox.models import EmailEvent
+
+    app = limited(EMAIL_BURST=1, EMAIL_PER_HOUR=1, EMAIL_MAX_DELAY_SECONDS=2 * HOUR)
+    client = app.test_client()
+    account = auth.on(app).create_user()
+    token = auth.on(app).api_token(account)
+    created = client.post("/api/v1/books", json=BOOK, headers=bearer(token)).get_json()
+    event_id = created["notification"]["event_id"]
+    with app.app_context():
+        db.session.execute(
+            update(EmailEvent)
+            .where(EmailEvent.id == event_id)
+            .values(status="failed", due_at=None, last_error="550 no such user")
+        )
+        db.session.commit()
+    refused = client.post(f"/api/v1/emails/{event_id}/resend", headers=bearer(token))
+    assert_error_shape(refused, 429)
+    [event] = events_of(app, account.id)
+    assert (event.status, event.hold_reason) == ("failed", None)  # unchanged, not deferred

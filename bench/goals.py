@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from bench import memory
+from bench.account import UNLIMITED
 from bench.cli import Figures, Option, parse
 from bench.goal_table import GoalRow, number, render
 from bench.load import ApiClient
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> Figures:
     }
     log("starting a LocalStack, and the Flask-Mail app of P2 beside it…")
     with ExitStack() as exits:
-        stack = LocalStack(email_niceness=EMAIL_NICENESS)
+        stack = LocalStack(email_niceness=EMAIL_NICENESS, env_overrides=UNLIMITED)
         smtp = exits.enter_context(SlowSMTPServer(args.smtp_delay, stack.workdir))
         sync_web = SyncMailWeb(stack, smtp.port)
         exits.callback(stack.stop)

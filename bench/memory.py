@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from bench.account import UNLIMITED
 from bench.cli import Figures, Option, Row, run_alone
 from bench.hey import run_hey
 from bench.load import ApiClient
@@ -54,7 +55,7 @@ def reading(stack: LocalStack) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> Figures:
     print(f"[{NAME}] starting a LocalStack…", file=sys.stderr, flush=True)
-    with LocalStack() as stack:
+    with LocalStack(env_overrides=UNLIMITED) as stack:
         time.sleep(args.settle)
         idle = reading(stack)
         client = ApiClient(stack.base_url, stack.mailbox(), "memory")

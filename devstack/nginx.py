@@ -1,12 +1,13 @@
 """nginx as a local process, running the image's own config template.
 
 services/nginx/nginx.conf.template is the only nginx config. The image renders it with
-envsubst; here the same five tokens are replaced in Python, and a token left over is an
+envsubst; here the same six tokens are replaced in Python, and a token left over is an
 error rather than a config nginx would half-understand.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ TEMPLATE_VARIABLES = (
     "STATIC_ROOT",
     "NGINX_RUNTIME_DIR",
     "HSTS_MAX_AGE",
+    "NGINX_REAL_IP_FROM",
 )
 _TOKEN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -40,8 +42,24 @@ def nginx_binary() -> str:
     return found
 
 
+def real_ip_directives(trusted_proxies: str) -> str:
+    """NGINX_TRUSTED_PROXIES (addresses or CIDR ranges, space or comma separated) as the
+    template's NGINX_REAL_IP_FROM: one set_real_ip_from line each (services/nginx/entrypoint.sh
+    does the same in shell)."""
+    lines = []
+    for proxy in trusted_proxies.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise StackError(
+                f"NGINX_TRUSTED_PROXIES: not an address or CIDR range: {proxy}"
+            ) from None
+        lines.append(f"    set_real_ip_from {proxy};\n")
+    return "".join(lines)
+
+
 def render_config(values: Mapping[str, str], template: str | None = None) -> str:
-    """The template with exactly the five tokens replaced; anything else braced is an error."""
+    """The template with exactly the six tokens replaced; anything else braced is an error."""
     if set(values) != set(TEMPLATE_VARIABLES):
         raise StackError(f"nginx template needs exactly {TEMPLATE_VARIABLES}, got {sorted(values)}")
     if not values["STATIC_ROOT"].endswith("/"):
@@ -87,6 +105,7 @@ class NginxServer(ProcessServer):
         upstream: str,
         static_root: Path | str = STATIC_ROOT,
         hsts_max_age: int = 0,
+        trusted_proxies: str = "",
     ) -> None:
         self.port = free_port()
         self.runtime_dir = Path(workdir).resolve() / "nginx"
@@ -101,6 +120,7 @@ class NginxServer(ProcessServer):
             "STATIC_ROOT": f"{self.static_root}/",
             "NGINX_RUNTIME_DIR": str(self.runtime_dir),
             "HSTS_MAX_AGE": str(hsts_max_age),
+            "NGINX_REAL_IP_FROM": real_ip_directives(trusted_proxies),
         }
         dir_args = ["-p", str(self.runtime_dir), "-c", str(self.config_path)]
         self.base_args = [nginx_binary(), *dir_args, "-e", str(self.runtime_dir / "error.log")]

@@ -21,6 +21,7 @@ from sqlalchemy import RowMapping, create_engine, func, select, text, update
 from sqlalchemy.engine import Engine
 from werkzeug.security import generate_password_hash
 
+from bookshelf.accounts import sessions
 from bookshelf.accounts.models import User
 from bookshelf.extensions import db
 from bookshelf.library.book_input import BookInput
@@ -111,11 +112,15 @@ def logged_in_client(app: Flask, address: str, locale: str = "es") -> tuple[Flas
 
 
 def client_for(app: Flask, user_id: int | str) -> FlaskClient:
-    """A test client of `app` logged in as an existing user."""
+    """A test client of `app` logged in as an existing user (a server-side session row
+    and its secret in the cookie, as accounts/sessions.py logs in)."""
     client = app.test_client()
+    with app.app_context():
+        secret = sessions.new_session(int(user_id))
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        session[sessions.SESSION_KEY] = secret
     return client
 
 

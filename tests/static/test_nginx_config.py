@@ -11,22 +11,30 @@ from pathlib import Path
 
 import pytest
 
-from devstack.nginx import TEMPLATE, TEMPLATE_VARIABLES, NginxServer, render_config
+from devstack.nginx import (
+    TEMPLATE,
+    TEMPLATE_VARIABLES,
+    NginxServer,
+    real_ip_directives,
+    render_config,
+)
 from devstack.process import StackError
 from tests.static.support import REPO
 
 pytestmark = pytest.mark.static
 
+TRUSTED = "10.0.0.0/8, 192.168.1.1 2001:db8::/32"
 VALUES = {
     "NGINX_LISTEN": "8080",
     "WEB_UPSTREAM": "web:8000",
     "STATIC_ROOT": "/srv/bookshelf/static/",
     "NGINX_RUNTIME_DIR": "/tmp/nginx",
     "HSTS_MAX_AGE": "31536000",
+    "NGINX_REAL_IP_FROM": real_ip_directives(TRUSTED),
 }
 
 
-def test_template_uses_exactly_the_five_tokens() -> None:
+def test_template_uses_exactly_the_six_tokens() -> None:
     tokens = set(re.findall(r"\$\{(\w+)\}", TEMPLATE.read_text()))
     assert tokens == set(TEMPLATE_VARIABLES)
 
@@ -52,6 +60,20 @@ def test_render_replaces_every_token() -> None:
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         assert f"{temp}_temp_path /tmp/nginx/{temp};" in text
     assert "pid /tmp/nginx/nginx.pid;" in text
+    for proxy in ("10.0.0.0/8", "192.168.1.1", "2001:db8::/32"):
+        assert f"    set_real_ip_from {proxy};\n" in text
+
+
+def test_nobody_is_a_trusted_proxy_by_default() -> None:
+    text = render_config({**VALUES, "NGINX_REAL_IP_FROM": real_ip_directives("")})
+    assert not re.search(r"^\s*set_real_ip_from", text, re.MULTILINE)
+    assert "real_ip_header X-Forwarded-For;" in text
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.0/8;allow all", "example.com", "10.0.0.0/99"])
+def test_a_trusted_proxy_must_be_an_address_or_range(bad: str) -> None:
+    with pytest.raises(StackError, match="NGINX_TRUSTED_PROXIES"):
+        real_ip_directives(bad)
 
 
 def test_render_refuses_a_leftover_token() -> None:
@@ -87,12 +109,27 @@ def test_image_entrypoint_renders_the_same_file_as_devstack(runtime_dir: Path) -
     if shutil.which("envsubst") is None:
         pytest.fail("envsubst is missing (apt gettext-base)")
     values = {**VALUES, "NGINX_RUNTIME_DIR": str(runtime_dir)}
-    env = {**os.environ, **values, "NGINX_TEMPLATE": str(TEMPLATE)}
+    env = {
+        **os.environ,
+        **values,
+        "NGINX_TEMPLATE": str(TEMPLATE),
+        "NGINX_TRUSTED_PROXIES": TRUSTED,
+    }
+    del env["NGINX_REAL_IP_FROM"]  # the entrypoint makes it from NGINX_TRUSTED_PROXIES
     done = run_entrypoint(env)
     assert done.returncode == 0, done.stderr
     assert (runtime_dir / "nginx.conf").read_text() == render_config(values)
     assert os.readlink(runtime_dir / "error.log") == "/dev/stderr"
     assert os.readlink(runtime_dir / "access.log") == "/dev/stdout"
+
+
+def test_image_entrypoint_refuses_a_trusted_proxy_that_is_not_an_address(
+    runtime_dir: Path,
+) -> None:
+    env = {**os.environ, **VALUES, "NGINX_RUNTIME_DIR": str(runtime_dir)}
+    env["NGINX_TRUSTED_PROXIES"] = "10.0.0.0/8;allow"
+    done = run_entrypoint(env)
+    assert done.returncode != 0 and "NGINX_TRUSTED_PROXIES" in done.stderr
 
 
 def test_image_entrypoint_refuses_a_missing_variable(runtime_dir: Path) -> None:

@@ -261,3 +261,56 @@ def test_access_log_is_one_json_object_per_request_with_the_id(running: Limited)
     assert 0 <= float(entry["upstream_response_time"]) <= entry["request_time"] + 0.001
     assert entry["limit_req"] == ""
     assert entry["user_agent"] == agent  # escape=json: hostile text stays inside its string
+
+
+# --- behind a proxy (NGINX_TRUSTED_PROXIES) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Limited]:
+    """The same nginx, told that 127.0.0.0/8 are its proxies (a load balancer's range)."""
+    workdir = tmp_path_factory.mktemp("nginx-behind-proxy")
+    with nginx_before_upstream(workdir, trusted_proxies="127.0.0.0/8") as running:
+        yield Limited(running.nginx, running.upstream)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(
+    behind_proxy: Limited, address: str
+) -> None:
+    """One proxy address, two clients: exhausting one client's bucket leaves the other's."""
+    behind_proxy.send("GET", "/", address, **{"X-Forwarded-For": "203.0.113.7"})
+    assert behind_proxy.upstream.headers["X-Real-IP"] == "203.0.113.7"
+    assert behind_proxy.upstream.headers["X-Forwarded-For"].endswith("203.0.113.7")
+
+    for _n in range(3 * BURST):
+        reply = behind_proxy.send(
+            "POST", "/auth/login", address, **{"X-Forwarded-For": "203.0.113.8"}
+        )
+        if reply.status == 429:
+            break
+    else:
+        raise AssertionError("the client behind the proxy was never limited")
+    other = behind_proxy.send("POST", "/auth/login", address, **{"X-Forwarded-For": "203.0.113.9"})
+    assert other.status == 200
+    assert behind_proxy.logged(other.headers["X-Request-ID"])["remote_addr"] == "203.0.113.9"
+
+
+def test_a_client_cannot_choose_its_address_through_a_trusted_proxy(
+    behind_proxy: Limited, address: str
+) -> None:
+    """The proxy appends the address it saw; nginx takes the right-most untrusted one."""
+    forwarded = "198.51.100.1, 203.0.113.20"  # the client's own claim, then the proxy's
+    behind_proxy.send("GET", "/", address, **{"X-Forwarded-For": forwarded})
+    assert behind_proxy.upstream.headers["X-Real-IP"] == "203.0.113.20"
+
+
+def test_nobody_is_trusted_by_default_so_the_header_changes_nothing(
+    running: Limited, address: str
+) -> None:
+    """Without NGINX_TRUSTED_PROXIES a client's X-Forwarded-For neither sets its address
+    nor gets it a new bucket."""
+    running.send("GET", "/", address, **{"X-Forwarded-For": "203.0.113.7"})
+    assert running.upstream.headers["X-Real-IP"] == address
+    running.exhaust(address)
+    spoofed = running.send("POST", "/auth/login", address, **{"X-Forwarded-For": "203.0.113.9"})
+    assert spoofed.status == 429

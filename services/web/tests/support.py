@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from bookshelf import create_app
-from bookshelf.accounts import tokens
+from bookshelf.accounts import sessions, tokens
 from bookshelf.accounts.models import User
 from bookshelf.api import openapi_text
 from bookshelf.extensions import db
@@ -122,10 +122,13 @@ class AuthActions:
             return Account(user.id, user.name, user.email)
 
     def login_as(self, account: Account) -> Account:
-        """Log the client in as `account` the way Flask-Login's session does."""
+        """Log the client in as `account` the way accounts/sessions.py does."""
+        with self.app.app_context():
+            secret = sessions.new_session(account.id)
         with self.client.session_transaction() as session:
             session["_user_id"] = str(account.id)
             session["_fresh"] = True
+            session[sessions.SESSION_KEY] = secret
         return account
 
     def new_user(self, name: str = "Ana", locale: str = "es") -> Account:

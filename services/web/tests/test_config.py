@@ -97,3 +97,13 @@ def test_a_malformed_boolean_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> 
     clean_env.setenv("SESSION_COOKIE_SECURE", "maybe")
     with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE must be true or false"):
         load_settings()
+
+
+def test_limits_come_from_the_environment_and_a_malformed_one_stops_start_up() -> None:
+    from bookshelf.config import settings_from_env
+
+    settings = settings_from_env({"EMAIL_BURST": "5", "API_RATE_LIMIT": "10 per second"})
+    assert (settings["EMAIL_BURST"], settings["API_RATE_LIMIT"]) == (5, "10 per second")
+    assert settings_from_env({})["EMAIL_DAILY_LIMIT"] == "300 per day"
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
+        settings_from_env({"API_RATE_LIMIT": "lots"})

@@ -81,6 +81,7 @@ class HoldReason(StrEnum):
     time it waits until something releases it; with a future one, until then."""
 
     UNVERIFIED = "unverified"  # the owner's address is not verified yet
+    RATE_LIMITED = "rate_limited"  # the account's email pace deferred it (a due time)
 
 
 IN_FLIGHT: Final = frozenset(

@@ -10,7 +10,7 @@ The cluster's collation may be C (the local stack's is), which sorts "Ángeles" 
 "Zorro": the lists sort with these ICU collations instead, one per UI language.
 
 Revision ID: a4c6e8f0b2d4
-Revises: b3d5f7a9c1e4
+Revises: c6e8a0b2d4f7
 Create Date: 2026-11-25 19:10:00.000000
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4c6e8f0b2d4'
-down_revision = 'b3d5f7a9c1e4'
+down_revision = 'c6e8a0b2d4f7'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ chose the daily digest gets book_activity rows instead of one email per change; 
 date is shown in the user's time zone.
 
 Revision ID: a9c4e2f7b318
-Revises: b3d5f7a9c1e4
+Revises: a4c6e8f0b2d4
 Create Date: 2026-11-25 19:20:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a9c4e2f7b318'
-down_revision = 'b3d5f7a9c1e4'
+down_revision = 'a4c6e8f0b2d4'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ and uncertain emails of every user; the index keeps that read off the 'sent' row
 which are nearly the whole table.
 
 Revision ID: a9d3f5b7c1e2
-Revises: b3d5f7a9c1e4
+Revises: a9c4e2f7b318
 Create Date: 2026-11-25 19:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a9d3f5b7c1e2'
-down_revision = 'b3d5f7a9c1e4'
+down_revision = 'a9c4e2f7b318'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -52,6 +52,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "is_admin": is_admin,
         }
 
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        # Pages and API answers hold a user's data, tokens and CSRF secrets: no cache,
+        # shared or private, may keep them. Static files are the exception (nginx serves
+        # them, cached for an hour).
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     return app
 
 
@@ -83,10 +92,11 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_features(app: Flask) -> None:
-    from bookshelf import accounts, api, api_docs, health, i18n, library, outbox, transfer
+    from bookshelf import accounts, api, api_docs, health, i18n, library, outbox, throttle, transfer
     from bookshelf.errors import register_error_handlers
 
     register_error_handlers(app)
+    throttle.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(i18n.bp)
     accounts.init_app(app)

@@ -23,9 +23,11 @@ from bookshelf.errors import ApiError
 from bookshelf.extensions import csrf
 from bookshelf.library.book_input import year_max
 from bookshelf.pagination import PAGE_MAX
+from bookshelf.throttle.api_rate import limit_blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # CSRF is checked below, for session-authenticated writes only
+limit_blueprint(bp)  # API_RATE_LIMIT per token
 PUBLIC_ENDPOINTS = {"api.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PER_PAGE_MAX = 100
@@ -60,6 +62,7 @@ def authenticate() -> None:
         user = tokens.user_for_token(token)
         if user is None:
             raise ApiError(401, _("The API token is not valid."))
+        tokens.mark_used(user)
         g.api_user = user
         return
     if not current_user.is_authenticated:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
+from limits import parse_many
 
 from bookshelf_tasks.delivery import Leases
 from bookshelf_tasks.logs import log_format
@@ -36,6 +37,16 @@ def admin_emails(raw: str) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
 
 
+def rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A limit in the `limits` notation ("300 per day; 20 per hour"), checked at start-up."""
+    value = environ.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be like '300 per day', got {value!r}") from None
+    return value
+
+
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """The settings the environment gives; ConfigError names a malformed one."""
     secure = flag(environ, "SESSION_COOKIE_SECURE")
@@ -60,6 +71,22 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
         "ACCOUNT_EMAIL_INTERVAL": number(environ, "ACCOUNT_EMAIL_INTERVAL_SECONDS", 300, int),
         "REMEMBER_COOKIE_SECURE": secure,
+        # The limits (bookshelf.throttle; docs/architecture.md, "Limits"). Their storage
+        # defaults to the broker.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or None,
+        "EMAIL_BURST": number(environ, "EMAIL_BURST", 60, int),
+        "EMAIL_PER_HOUR": number(environ, "EMAIL_PER_HOUR", 30.0, float),
+        "EMAIL_MAX_DELAY_SECONDS": number(
+            environ, "EMAIL_MAX_DELAY_SECONDS", 3600, int, positive=False
+        ),
+        "EMAIL_DAILY_LIMIT": rate_limit(environ, "EMAIL_DAILY_LIMIT", "300 per day"),
+        "LOGIN_FAILURE_LIMITS": rate_limit(
+            environ, "LOGIN_FAILURE_LIMITS", "5 per minute; 20 per hour"
+        ),
+        "LOGIN_ACCOUNT_FAILURE_LIMITS": rate_limit(
+            environ, "LOGIN_ACCOUNT_FAILURE_LIMITS", "50 per hour; 100 per day"
+        ),
+        "API_RATE_LIMIT": rate_limit(environ, "API_RATE_LIMIT", "300 per minute"),
     }
 
 
@@ -81,6 +108,16 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ("es", "en"),
     "BOOKS_PER_PAGE": 20,
     "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+    "RATELIMIT_KEY_PREFIX": "bookshelf",
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Flask-Limiter would put its Retry-After on every answer (a 200, a 503 with its own):
+    # under its own name there; the 429s carry the real one (throttle/errors.py).
+    "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
+    # The broker down: count in the process instead, and never fail a request for it.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
 }
 
 
@@ -88,6 +125,9 @@ def load_settings(test_config: Mapping[str, Any] | None = None) -> dict[str, Any
     """Defaults, then the environment, then `test_config`; fail on a missing requirement."""
     load_dotenv(find_dotenv(usecwd=True))
     settings = {**DEFAULTS, **settings_from_env(os.environ), **(test_config or {})}
+    settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or settings.get(
+        "CELERY_BROKER_URL"
+    )
     missing = [env for key, env in REQUIRED.items() if not settings.get(key)]
     if missing:
         raise ConfigError(

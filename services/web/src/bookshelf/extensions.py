@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -37,3 +39,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Its storage is the broker (RATELIMIT_STORAGE_URI); bookshelf.throttle says what it limits.
+limiter = Limiter(key_func=get_remote_address)

@@ -120,11 +120,17 @@ def test_registration_stores_the_negotiated_locale(app: Flask, client: FlaskClie
 def test_account_page_shows_a_new_token_once_and_stores_its_hash(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
+    """POST-redirect-GET: the POST makes the token, the GET it leads to shows it once; a
+    refresh shows it no more and makes no other."""
     account = auth.new_user()
     assert "Todavía no tienes ningún token." in client.get("/auth/account").get_data(as_text=True)
-    page = client.post("/auth/account/token").get_data(as_text=True)
+    made = client.post("/auth/account/token")
+    assert made.status_code == 302 and made.location == "/auth/account"
+    page = client.get(made.location).get_data(as_text=True)
     token = page.split('id="api-token" type="text" readonly value="')[1].split('"')[0]
-    assert token.startswith("bks_")
+    assert token.startswith("bks_") and 'data-copy="api-token"' in page
     user = user_by_email(app, account.email)
     assert user is not None and user.api_token_hash and token not in user.api_token_hash
-    assert token not in client.get("/auth/account").get_data(as_text=True)
+    refreshed = client.get("/auth/account").get_data(as_text=True)
+    assert token not in refreshed and 'id="api-token"' not in refreshed
+    assert user_by_email(app, account.email).api_token_hash == user.api_token_hash  # type: ignore[union-attr]

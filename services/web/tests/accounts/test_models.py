@@ -1,17 +1,19 @@
-"""User: passwords stored as scrypt hashes; the login loader ignores a malformed id."""
+"""User: passwords stored as scrypt hashes; the login loader needs a live session row and
+ignores a malformed id."""
 
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, session
 
+from bookshelf.accounts import sessions
 from bookshelf.accounts.models import User, load_user
 from services.web.tests.support import AuthActions
 
 
 @pytest.fixture
 def ctx(app: Flask) -> Iterator[Flask]:
-    with app.app_context():
+    with app.test_request_context():
         yield app
 
 
@@ -23,10 +25,13 @@ def test_a_password_is_checked_against_its_hash() -> None:
     assert not user.check_password("wrong")
 
 
-def test_the_loader_finds_a_user_by_id(ctx: Flask, auth: AuthActions) -> None:
+def test_the_loader_finds_a_user_by_id_with_a_live_session(ctx: Flask, auth: AuthActions) -> None:
     account = auth.create_user()
+    assert load_user(str(account.id)) is None  # no session row: not logged in
+    session[sessions.SESSION_KEY] = sessions.new_session(account.id)
     loaded = load_user(str(account.id))
     assert loaded is not None and loaded.email == account.email
+    assert load_user(str(auth.create_user().id)) is None  # another user's id, same cookie
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "-1", "1.5", "0"])

@@ -20,7 +20,15 @@ from services.web.tests.support import AuthActions, user_by_email
         ({"email": "not-an-email"}, "email", "Escribe una dirección de correo válida."),
         ({"email": "a@b"}, "email", "Escribe una dirección de correo válida."),
         ({"password": ""}, "password", "Este campo es obligatorio."),
-        ({"password": "short"}, "password", "Usa entre 8 y 256 caracteres."),
+        ({"password": "short"}, "password", "Usa entre 10 y 256 caracteres."),
+        ({"password": "123456789"}, "password", "Usa entre 10 y 256 caracteres."),
+        ({"password": "1234567890"}, "password", "Esta contraseña es de las más usadas."),
+        ({"password": "Password123"}, "password", "Esta contraseña es de las más usadas."),
+        ({"password": "qwertyuiop"}, "password", "Esta contraseña es de las más usadas."),
+        ({"password": "EMAIL"}, "password", "no puede contener tu dirección de correo"),
+        ({"password": "EMAIL!2024"}, "password", "no puede contener tu dirección de correo"),
+        ({"password": "LOCAL-PART-xyz"}, "password", "no puede contener tu dirección de correo"),
+        ({"name": "Ana María Pérez", "password": "ana maría pérez"}, "password", "ser tu nombre"),
     ],
 )
 def test_registration_validation(
@@ -28,6 +36,8 @@ def test_registration_validation(
 ) -> None:
     email = f"v-{uuid.uuid4().hex}@example.com"
     data = {"name": "Ana", "email": email, "password": "long enough pw", **form}
+    local_part = email.partition("@")[0]
+    data["password"] = data["password"].replace("EMAIL", email).replace("LOCAL-PART", local_part)
     response = client.post("/auth/register", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422

@@ -120,7 +120,7 @@ def test_event_rejected_by_the_database_rolls_the_book_back(
     owner: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = record._record
-    monkeypatch.setattr(record, "_record", lambda kind, u, b: original("bogus-kind", u, b))
+    monkeypatch.setattr(record, "_record", lambda kind, u, b, w: original("bogus-kind", u, b, w))
     with pytest.raises(IntegrityError):
         record.add_book(owner, DUNE)
     assert rows_of(Book, owner.id) == []
@@ -131,7 +131,7 @@ def test_failing_event_on_delete_keeps_the_book(
 ) -> None:
     book, _added = record.add_book(owner, DUNE)
     original = record._record
-    monkeypatch.setattr(record, "_record", lambda kind, u, b: original("bogus-kind", u, b))
+    monkeypatch.setattr(record, "_record", lambda kind, u, b, w: original("bogus-kind", u, b, w))
     with pytest.raises(IntegrityError):
         record.delete_book(owner, book)
     assert [b.title for b in rows_of(Book, owner.id)] == ["Dune"]

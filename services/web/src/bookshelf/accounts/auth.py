@@ -1,18 +1,19 @@
-"""Sign-up, log-in, log-out and the account page (API token)."""
+"""Sign-up, log-in, log-out (here or everywhere) and the account page (API token)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from bookshelf.accounts import signup, tokens, users
+from bookshelf.accounts import sessions, signup, tokens, users
 from bookshelf.accounts.forms import LoginForm, PreferencesForm, RegisterForm
 from bookshelf.accounts.preferences import browser_timezone_or_default
 from bookshelf.forms import ConfirmForm
 from bookshelf.safe_redirects import safe_next
+from bookshelf.throttle import login_brake
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -41,10 +42,13 @@ def register() -> Response | str | tuple[str, int]:
 def login() -> Response | str | tuple[str, int]:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data or "", form.password.data or "")
+        email = form.email.data or ""
+        login_brake.check(email)  # LoginLocked: 429, the password is not even checked
+        user = users.authenticate(email, form.password.data or "")
         if user is not None:
-            login_user(user)
+            sessions.log_in(user)
             return redirect(safe_next(form.next.data, url_for("books.index")))
+        login_brake.record_failure(email)
         flash(_("Wrong email or password."), "error")
         return render_template("auth/login.html", form=form), 422
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
@@ -53,7 +57,7 @@ def login() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response:
     if ConfirmForm().validate_on_submit():
-        logout_user()
+        sessions.log_out()
         flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -64,11 +68,25 @@ def _preferences_form() -> PreferencesForm:
     )
 
 
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    if ConfirmForm().validate_on_submit():
+        sessions.end_all_sessions(current_user)
+        flash(_("You have logged out on every device."), "info")
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.account"))
+
+
 @bp.get("/account")
 @login_required
 def account() -> str:
+    new_token = sessions.take_reveal_token()
     return render_template(
-        "auth/account.html", form=ConfirmForm(), preferences=_preferences_form(), new_token=None
+        "auth/account.html",
+        form=ConfirmForm(),
+        preferences=_preferences_form(),
+        new_token=new_token,
     )
 
 
@@ -90,12 +108,18 @@ def save_preferences() -> Response | tuple[str, int]:
 
 @bp.post("/account/token")
 @login_required
-def regenerate_token() -> str | Response:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        return redirect(url_for("auth.account"))
-    token = tokens.regenerate(current_user)
-    # Rendered in this response only: the token is not stored in clear anywhere.
-    return render_template(
-        "auth/account.html", form=form, preferences=_preferences_form(), new_token=token
-    )
+def regenerate_token() -> Response:
+    if ConfirmForm().validate_on_submit():
+        # Shown by the GET this redirects to, once: a refresh neither shows it again nor
+        # makes another one.
+        sessions.set_reveal_token(tokens.regenerate(current_user))
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/token/revoke")
+@login_required
+def revoke_token() -> Response:
+    if ConfirmForm().validate_on_submit():
+        tokens.revoke(current_user)
+        flash(_("Your API token no longer works."), "info")
+    return redirect(url_for("auth.account"))

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, String, false
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     timezone: Mapped[str] = mapped_column(String(TIMEZONE_MAX), default="UTC", server_default="UTC")
     # sha256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_token_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    api_token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Set when the owner followed the verification link; until then book emails wait.
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -74,6 +76,21 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         return self.email_verified_at is not None
 
 
+class LoginSession(db.Model):  # type: ignore[name-defined]
+    """One logged-in browser: the cookie holds the secret, this row its sha256. Deleting
+    the row ends that session (docs/architecture.md, "Sessions")."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A new API token, in clear, between its POST and the one page that shows it.
+    reveal_token: Mapped[str | None] = mapped_column(String(200))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    from bookshelf.accounts.sessions import current_session_user
+
+    return current_session_user(user_id)

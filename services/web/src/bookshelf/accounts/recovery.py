@@ -7,11 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from bookshelf.accounts import links, mailing, sessions_end, users
+from bookshelf.accounts import links, mailing, sessions, users
 from bookshelf.accounts.lifecycle_forms import NewPasswordForm, ResetRequestForm
 from bookshelf.accounts.models import User
 from bookshelf.accounts.verification import link_problem, mark_verified
 from bookshelf.extensions import db
+from bookshelf.throttle import login_brake
 
 bp = Blueprint("recovery", __name__, url_prefix="/auth/reset")
 
@@ -43,6 +44,7 @@ def reset(token: str) -> ResponseReturnValue:
     if not user.verified:
         mark_verified(user)  # the link reached this address: it is the owner's
     db.session.commit()
+    login_brake.clear(user.email)  # the owner proved who they are: the brake lets go
     flash(_("Your password was changed. Log in with the new one."), "success")
     return redirect(url_for("auth.login"))
 
@@ -50,4 +52,4 @@ def reset(token: str) -> ResponseReturnValue:
 def set_password(user: User, password: str) -> None:
     """A new password (the caller commits); every other session of the user ends."""
     user.set_password(password)
-    sessions_end.end_other_sessions(user)
+    sessions.end_other_sessions(user)

@@ -33,6 +33,9 @@ STATE_LABELS = {
 # Why a held email waits (its hold_reason), in place of its state.
 HOLD_LABELS = {
     HoldReason.UNVERIFIED: _l("Waiting: verify your email address and it will be sent"),
+    HoldReason.RATE_LIMITED: _l(
+        "Waiting: many emails in a short time; this one goes out at the time below"
+    ),
 }
 KIND_LABELS = {
     "added": _l("Book added"),

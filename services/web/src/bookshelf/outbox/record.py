@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -20,11 +20,13 @@ from bookshelf.library.book_input import BookInput
 from bookshelf.library.models import Book
 from bookshelf.outbox.models import EmailEvent
 from bookshelf.request_id import current_request_id
+from bookshelf.throttle import email_pace
 from bookshelf_tasks.delivery import EmailStatus, HoldReason
 from bookshelf_tasks.digest import EmailPreference
 from bookshelf_tasks.notices import Notice
 
 log = logging.getLogger(__name__)
+NO_WAIT = timedelta(0)
 
 
 def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict[str, Any]:
@@ -45,7 +47,9 @@ def book_event_payload(event_id: str, kind: str, user: User, book: Book) -> dict
     }
 
 
-def _add(owner_id: int, payload: dict[str, Any], hold: HoldReason | None) -> EmailEvent:
+def _add(
+    owner_id: int, payload: dict[str, Any], hold: HoldReason | None, wait: timedelta = NO_WAIT
+) -> EmailEvent:
     event = EmailEvent(
         id=payload["event_id"],
         owner_id=owner_id,
@@ -55,8 +59,9 @@ def _add(owner_id: int, payload: dict[str, Any], hold: HoldReason | None) -> Ema
         attempts=0,
         publications=0,
         # Due now: the relay, woken at commit (relay.py), publishes it. Held: no due
-        # time, until released (bookshelf_tasks.delivery.release_holds).
-        due_at=None if hold else func.now(),
+        # time, until released (bookshelf_tasks.delivery.release_holds); or, deferred
+        # by the account's email pace (throttle/email_pace.py), due when it may go.
+        due_at=func.now() + wait if wait else (None if hold else func.now()),
         hold_reason=hold.value if hold else None,
         created_at=datetime.now(UTC),
         request_id=current_request_id(),
@@ -65,11 +70,15 @@ def _add(owner_id: int, payload: dict[str, Any], hold: HoldReason | None) -> Ema
     return event
 
 
-def _record(kind: str, user: User, book: Book) -> EmailEvent:
+def _record(kind: str, user: User, book: Book, wait: timedelta) -> EmailEvent:
     event_id = str(uuid.uuid4())
-    # An address nobody verified gets no book email: it waits for the verification.
-    hold = None if user.email_verified_at else HoldReason.UNVERIFIED
-    event = _add(user.id, book_event_payload(event_id, kind, user, book), hold)
+    # An address nobody verified gets no book email: it waits, with no due time, for the
+    # verification; past the account's email pace it is deferred (throttle/email_pace.py).
+    if user.email_verified_at is None:
+        hold, wait = HoldReason.UNVERIFIED, NO_WAIT
+    else:
+        hold = HoldReason.RATE_LIMITED if wait else None
+    event = _add(user.id, book_event_payload(event_id, kind, user, book), hold, wait)
     log.info(
         "email event %s (%s) recorded for book %s", event_id, kind, book.id,
         extra={"event_id": event_id},
@@ -109,7 +118,7 @@ def record_notice(
 def _announce(kind: str, user: User, book: Book) -> EmailEvent | None:
     """What the change leaves for the user's emails, as their preference says."""
     if user.emails is EmailPreference.EACH:
-        return _record(kind, user, book)
+        return _record(kind, user, book, email_pace.reserve(user.id))
     if user.emails is EmailPreference.DIGEST:
         db.session.add(
             BookActivity(
@@ -124,6 +133,8 @@ def _announce(kind: str, user: User, book: Book) -> EmailEvent | None:
 
 
 def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent | None]:
+    """Save the book and its email, as the user's preference says; EmailRateLimited
+    (nothing saved) past the account's email limit."""
     book = Book(
         owner_id=user.id,
         title=data.title,

@@ -7,6 +7,7 @@ from enum import StrEnum
 from bookshelf.extensions import db
 from bookshelf.outbox.dispatch import publish_all
 from bookshelf.outbox.models import EmailEvent
+from bookshelf.throttle import email_pace
 from bookshelf_tasks import delivery
 
 
@@ -19,9 +20,14 @@ class ResendOutcome(StrEnum):
 
 
 def resend(event: EmailEvent) -> ResendOutcome:
-    """failed/uncertain/pending → pending with a fresh retry budget, then publish."""
+    """failed/uncertain/pending → pending with a fresh retry budget, then publish.
+
+    A resend takes a slot of the account's email pace now, or is refused
+    (EmailRateLimited): never deferred."""
     if event.hold is not None:
         return ResendOutcome.HELD
+    if event.can_resend:
+        email_pace.reserve(event.owner_id, may_defer=False)
     if not delivery.record_resend(db.session.connection(), event.id):
         db.session.rollback()
         return ResendOutcome.NOT_RESENDABLE

@@ -26,6 +26,7 @@ class Email:
     to: list[str]
     data: bytes
     created: float
+    catcher_id: str = ""  # the catcher's own id of the message (delete)
 
     @property
     def message(self) -> EmailMessage:
@@ -94,6 +95,10 @@ class Mailbox:
     def count_to(self, address: str) -> int:
         """How many emails the catcher's search finds for `address`: one small request,
         cheap enough to poll (a search may also match an address that contains it)."""
+        raise NotImplementedError
+
+    def delete(self, email: Email) -> None:
+        """Remove one message (by the catcher's own id)."""
         raise NotImplementedError
 
     def delete_all(self) -> None:

@@ -37,6 +37,7 @@ def email_of(item: dict[str, Any]) -> Email:
         # Raw.Data is the SMTP data as received, read by the JSON decoder as text.
         data=str(item["Raw"]["Data"]).encode("utf-8", "surrogateescape"),
         created=unix_time(str(item["Created"])),
+        catcher_id=str(item["ID"]),
     )
 
 
@@ -71,7 +72,7 @@ class MailHogClient(Mailbox):
 
     def delete(self, email: Email) -> None:
         """Remove one message (by MailHog's own id)."""
-        reply = self.http.delete(f"{self.api_url}/api/v1/messages/{email.raw['ID']}", timeout=5)
+        reply = self.http.delete(f"{self.api_url}/api/v1/messages/{email.catcher_id}", timeout=5)
         reply.raise_for_status()
 
     def delete_all(self) -> None:

@@ -53,6 +53,7 @@ class MailpitClient(Mailbox):
             to=[str(a["Address"]) for a in summary["To"] or []],
             data=raw.content,
             created=unix_time(str(summary["Created"])),
+            catcher_id=str(summary["ID"]),
         )
 
     def messages_to(self, address: str) -> list[Email]:
@@ -68,6 +69,12 @@ class MailpitClient(Mailbox):
 
     def count_to(self, address: str) -> int:
         return int(self._search(address, 0, 1)["messages_count"])
+
+    def delete(self, email: Email) -> None:
+        reply = self.http.delete(
+            f"{self.api_url}/api/v1/messages", json={"IDs": [email.catcher_id]}, timeout=5
+        )
+        reply.raise_for_status()
 
     def delete_all(self) -> None:
         self.http.delete(f"{self.api_url}/api/v1/messages", timeout=5).raise_for_status()

@@ -74,6 +74,7 @@ def _record(kind: str, user: User, book: Book, wait: timedelta) -> EmailEvent:
     event_id = str(uuid.uuid4())
     # An address nobody verified gets no book email: it waits, with no due time, for the
     # verification; past the account's email pace it is deferred (throttle/email_pace.py).
+    hold: HoldReason | None
     if user.email_verified_at is None:
         hold, wait = HoldReason.UNVERIFIED, NO_WAIT
     else:

@@ -38,6 +38,9 @@ def get_account() -> ResponseReturnValue:
 def update_account() -> ResponseReturnValue:
     body = json_object()
     user = api_user()
+    if not body:  # nothing to change (AccountUpdate's minProperties)
+        required = _("This field is required.")
+        raise ApiError(422, _("Some fields are not valid."), dict.fromkeys(EDITABLE, required))
     errors = {key: _("Unknown field.") for key in body if key not in EDITABLE}
     preference, preference_error = check_email_preference(
         body.get("email_preference", user.email_preference)

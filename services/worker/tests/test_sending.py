@@ -101,7 +101,10 @@ def test_edited_email_carries_the_book_as_it_now_reads(
     [message] = smtp_handler.delivered
     assert message["Subject"] == subject
     assert message["Message-ID"] == f"<{event.event_id}@bookshelf>"
-    for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
+    for body in (
+        message.get_body(("plain",)).get_content(),
+        message.get_body(("html",)).get_content(),
+    ):
         assert opening in body
         for expected in ("Rayuela", "Julio Cortázar", "9788437604572", "1963", "Ana Núñez"):
             assert expected in body

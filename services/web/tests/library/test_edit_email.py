@@ -18,7 +18,13 @@ from services.web.tests.support import (
     spec_validator,
 )
 
-EDITED = {"title": "Dune Messiah", "author": "Frank Herbert", "isbn": "", "year": "1969", "notes": ""}
+EDITED = {
+    "title": "Dune Messiah",
+    "author": "Frank Herbert",
+    "isbn": "",
+    "year": "1969",
+    "notes": "",
+}
 
 
 def _prefer(app: Flask, account: Account, *, on_edit: bool, preference: str = "each") -> None:

@@ -70,9 +70,7 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user.check_password(password or "") else None
 
 
-def save_preferences(
-    user: User, email_preference: str, timezone: str, email_on_edit: bool
-) -> None:
+def save_preferences(user: User, email_preference: str, timezone: str, email_on_edit: bool) -> None:
     """Every value already passed accounts/preferences.py's rules."""
     user.email_preference = email_preference
     user.timezone = timezone

@@ -127,13 +127,16 @@ def test_broker_down_at_request_time_and_back(fault_stack: FaultStack, reader: R
 
 def test_worker_main_process_sigkill(fault_stack: FaultStack, reader: Reader) -> None:
     """Its reserved messages stay unacknowledged on the broker for the visibility
-    timeout; the relay resends their rows when the leases end."""
+    timeout; the relay resends their rows when the leases end. With the thread pool
+    (the default) the worker is also the sender: a send the kill catches after the
+    point of no return (DATA) may or may not have reached the server; it is
+    'uncertain', never resent by itself, at most one copy."""
     stack = fault_stack.stack
     tally = run_case(
         fault_stack, reader, "worker main process SIGKILL",
         lambda: stack.kill_service("worker", signal.SIGKILL),
     )  # fmt: skip
-    assert_exactly_once(tally)
+    assert_exactly_once(tally, uncertain_allowed=True)
 
 
 def test_pool_process_killed_after_data_is_uncertain_not_doubled(
@@ -161,7 +164,6 @@ def test_pool_process_killed_after_data_is_uncertain_not_doubled(
     # The held one, and any other send the kill caught after DATA.
     assert tally.uncertain >= 1, tally
     assert_exactly_once(tally, uncertain_allowed=True)
-    assert tally.emails == tally.events  # each uncertain one did arrive, once
 
 
 # --- the SMTP server -------------------------------------------------------------

@@ -149,8 +149,16 @@ DETAILS = {
 }
 
 
+# The worker's own job emails (digest, import_summary): test_job_emails.py.
+JOB_KINDS = {"digest", "import_summary"}
+
+
+def test_every_notice_kind_is_rendered_by_one_of_the_suites() -> None:
+    assert set(DETAILS) | JOB_KINDS == set(NOTICE_NAME_BY_KIND)
+
+
 @pytest.mark.parametrize("locale", ["es", "en"])
-@pytest.mark.parametrize("kind", sorted(NOTICE_NAME_BY_KIND))
+@pytest.mark.parametrize("kind", sorted(DETAILS))
 def test_every_notice_kind_renders_its_details_in_both_languages(
     worker_app: Flask,
     smtp_handler: ScriptedSMTPHandler,

@@ -41,6 +41,7 @@ def test_round_trip_keeps_every_field() -> None:
         {"author": ""},
         {"occurred_at": "2025-03-01T10:15:00Z"},
         {"kind": "deleted", "locale": "en"},
+        {"kind": "edited"},
     ],
 )
 def test_accepts_optional_and_alternative_values(changes: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from celery import Celery
 from bookshelf_tasks import (
     BOOK_ADDED,
     BOOK_DELETED,
+    BOOK_EDITED,
     BookEvent,
     PayloadError,
     email_from_dict,
@@ -19,7 +20,11 @@ from shared.tests.support import MakeEvent, MakeNotice
 
 
 def test_names_are_namespaced_and_distinct() -> None:
-    assert {"bookshelf.email.book_added", "bookshelf.email.book_deleted"} <= set(TASK_NAMES)
+    assert {
+        "bookshelf.email.book_added",
+        "bookshelf.email.book_deleted",
+        "bookshelf.email.book_edited",
+    } <= set(TASK_NAMES)
     assert "bookshelf.email.verify_address" in TASK_NAMES
     assert len(set(TASK_NAMES)) == len(TASK_NAMES)
     assert all(name.startswith("bookshelf.email.") for name in TASK_NAMES)
@@ -38,7 +43,9 @@ def test_a_notice_travels_by_its_kinds_name_with_the_same_wire_shape(
     assert json.loads(json.dumps(sig.kwargs)) == sig.kwargs
 
 
-@pytest.mark.parametrize(("kind", "name"), [("added", BOOK_ADDED), ("deleted", BOOK_DELETED)])
+@pytest.mark.parametrize(
+    ("kind", "name"), [("added", BOOK_ADDED), ("deleted", BOOK_DELETED), ("edited", BOOK_EDITED)]
+)
 def test_signature_carries_name_queue_and_payload(
     make_event: MakeEvent, kind: str, name: str
 ) -> None:

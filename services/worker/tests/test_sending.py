@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BOOK_EDITED
 from bookshelf_tasks.delivery import MAX_ATTEMPTS
 from services.worker.tests.support import (
     HANG,
@@ -77,6 +77,39 @@ def test_deleted_email_in_english_without_isbn_or_year(
     text = message.get_body(("plain",)).get_content()
     assert "You deleted this book" in text
     assert "ISBN" not in text and "Year" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "opening"),
+    [
+        ("es", "Libro editado: Rayuela", "Editaste este libro"),
+        ("en", "Book edited: Rayuela", "You edited this book"),
+    ],
+)
+def test_edited_email_carries_the_book_as_it_now_reads(
+    worker_app: Flask,
+    smtp_handler: ScriptedSMTPHandler,
+    make_event: MakeEvent,
+    locale: str,
+    subject: str,
+    opening: str,
+) -> None:
+    event = make_event(kind="edited", locale=locale)
+    result = run_task(worker_app, BOOK_EDITED, event.to_dict())
+
+    assert result.state == "SUCCESS", result.traceback
+    [message] = smtp_handler.delivered
+    assert message["Subject"] == subject
+    assert message["Message-ID"] == f"<{event.event_id}@bookshelf>"
+    for body in (
+        message.get_body(("plain",)).get_content(),
+        message.get_body(("html",)).get_content(),
+    ):
+        assert opening in body
+        for expected in ("Rayuela", "Julio Cortázar", "9788437604572", "1963", "Ana Núñez"):
+            assert expected in body
+    row = event_row(worker_app.extensions["delivery_engine"], event.event_id)
+    assert (row.status, row.attempts) == ("sent", 1)
 
 
 def test_script_in_a_title_is_escaped_in_html_only(

@@ -9,7 +9,7 @@ read from its modules (`names`, `notices`, `celery_config`, `delivery`, `setting
 
 from bookshelf_tasks.correlation import is_request_id, request_id_from
 from bookshelf_tasks.emails import Email, email_from_dict
-from bookshelf_tasks.names import BOOK_ADDED, BOOK_DELETED, VERIFY_ADDRESS
+from bookshelf_tasks.names import BOOK_ADDED, BOOK_DELETED, BOOK_EDITED, VERIFY_ADDRESS
 from bookshelf_tasks.notices import Notice
 from bookshelf_tasks.payloads import BookEvent, PayloadError
 from bookshelf_tasks.signatures import signature_for
@@ -17,6 +17,7 @@ from bookshelf_tasks.signatures import signature_for
 __all__ = [
     "BOOK_ADDED",
     "BOOK_DELETED",
+    "BOOK_EDITED",
     "VERIFY_ADDRESS",
     "BookEvent",
     "Email",

@@ -14,6 +14,9 @@ JOBS_QUEUE: Final = "jobs"
 # Emails about one book (bookshelf_tasks.payloads.BookEvent).
 BOOK_ADDED: Final = "bookshelf.email.book_added"
 BOOK_DELETED: Final = "bookshelf.email.book_deleted"
+# Sent only to a user who asked for it (users.email_on_edit; docs/architecture.md,
+# "Email preferences and digest").
+BOOK_EDITED: Final = "bookshelf.email.book_edited"
 # Emails that are not about a book (bookshelf_tasks.notices.Notice): one task per kind,
 # `bookshelf.email.<kind>`; the kind's fields are declared in notices.NOTICE_KINDS.
 VERIFY_ADDRESS: Final = "bookshelf.email.verify_address"
@@ -32,7 +35,11 @@ DIGEST_SEND: Final = "bookshelf.jobs.digest_send"  # beat; kwargs: day (ISO date
 # (nginx's X-Request-ID), so the worker can log it; see bookshelf_tasks.correlation.
 REQUEST_ID_HEADER: Final = "request_id"
 
-BOOK_NAME_BY_KIND: Final[dict[str, str]] = {"added": BOOK_ADDED, "deleted": BOOK_DELETED}
+BOOK_NAME_BY_KIND: Final[dict[str, str]] = {
+    "added": BOOK_ADDED,
+    "deleted": BOOK_DELETED,
+    "edited": BOOK_EDITED,
+}
 NOTICE_NAME_BY_KIND: Final[dict[str, str]] = {
     "verify_address": VERIFY_ADDRESS,
     "address_taken": ADDRESS_TAKEN,

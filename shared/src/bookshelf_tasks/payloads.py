@@ -35,10 +35,10 @@ KINDS = tuple(BOOK_NAME_BY_KIND)
 
 @dataclass(frozen=True, slots=True)
 class BookEvent:
-    """A book was added or deleted; see docs/architecture.md, "Task contract"."""
+    """A book was added, deleted or edited; see docs/architecture.md, "Task contract"."""
 
     event_id: str
-    kind: Literal["added", "deleted"]
+    kind: Literal["added", "deleted", "edited"]
     occurred_at: str
     user_email: str
     user_name: str

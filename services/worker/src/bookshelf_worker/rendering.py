@@ -41,6 +41,8 @@ def _subject(event: Email) -> str:
         return str(NOTICE_SUBJECTS[event.kind])
     if event.kind == "added":
         return gettext("Book added: %(title)s", title=event.title)
+    if event.kind == "edited":
+        return gettext("Book edited: %(title)s", title=event.title)
     return gettext("Book deleted: %(title)s", title=event.title)
 
 

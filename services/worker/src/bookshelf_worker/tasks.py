@@ -15,7 +15,7 @@ from celery.exceptions import Retry
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, PayloadError, request_id_from
+from bookshelf_tasks import BOOK_ADDED, BOOK_DELETED, BOOK_EDITED, PayloadError, request_id_from
 from bookshelf_tasks.celery_config import EMAIL_MAX_RETRIES
 from bookshelf_tasks.names import NOTICE_NAME_BY_KIND
 from bookshelf_worker.delivering import deliver
@@ -83,6 +83,11 @@ def send_book_added(self: Task, event: dict[str, Any]) -> str:
 @shared_task(bind=True, name=BOOK_DELETED, max_retries=None)
 def send_book_deleted(self: Task, event: dict[str, Any]) -> str:
     return run_email_task(self, event, "deleted")
+
+
+@shared_task(bind=True, name=BOOK_EDITED, max_retries=None)
+def send_book_edited(self: Task, event: dict[str, Any]) -> str:
+    return run_email_task(self, event, "edited")
 
 
 def _notice_task(kind: str, name: str) -> Task:

@@ -64,7 +64,9 @@ def logout() -> Response:
 
 def _preferences_form() -> PreferencesForm:
     return PreferencesForm(
-        email_preference=current_user.email_preference, timezone=current_user.timezone
+        email_preference=current_user.email_preference,
+        email_on_edit=current_user.email_on_edit,
+        timezone=current_user.timezone,
     )
 
 
@@ -96,7 +98,10 @@ def save_preferences() -> Response | tuple[str, int]:
     preferences = PreferencesForm()
     if preferences.validate_on_submit():
         users.save_preferences(
-            current_user, preferences.email_preference.data, preferences.timezone.data.strip()
+            current_user,
+            preferences.email_preference.data,
+            preferences.timezone.data.strip(),
+            bool(preferences.email_on_edit.data),
         )
         flash(_("Your preferences were saved."), "success")
         return redirect(url_for("auth.account"))

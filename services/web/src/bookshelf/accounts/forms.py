@@ -6,7 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 
 from bookshelf.accounts.preferences import (
@@ -48,6 +56,7 @@ class PreferencesForm(FlaskForm):
         ],
         validate_choice=False,  # the rule below says why a value is refused
     )
+    email_on_edit = BooleanField(_l("Also email me when I edit a book"))
     timezone = SelectField(_l("Time zone"), validate_choice=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

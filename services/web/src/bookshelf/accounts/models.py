@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     email_preference: Mapped[str] = mapped_column(
         String(10), default=EmailPreference.EACH.value, server_default=EmailPreference.EACH.value
     )
+    # Also an email for each edit of a book (with `each` only; off by default).
+    email_on_edit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # An IANA name (accounts/preferences.py checks it); every date is shown in it.
     timezone: Mapped[str] = mapped_column(String(TIMEZONE_MAX), default="UTC", server_default="UTC")
     # sha256 of the API token; the token itself is shown once and never stored.

@@ -41,6 +41,12 @@ def check_email_preference(value: Any) -> tuple[str | None, str | None]:
         return None, _("Must be one of: %(choices)s.", choices=choices)
 
 
+def check_email_on_edit(value: Any) -> tuple[bool | None, str | None]:
+    if not isinstance(value, bool):
+        return None, _("Must be true or false.")
+    return value, None
+
+
 def browser_timezone_or_default(value: Any) -> str:
     """Sign-up's hidden field, filled by the browser (Intl API): a zone, or UTC."""
     name, _error = check_timezone(value)

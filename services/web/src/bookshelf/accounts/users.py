@@ -70,10 +70,11 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user.check_password(password or "") else None
 
 
-def save_preferences(user: User, email_preference: str, timezone: str) -> None:
-    """Both values already passed accounts/preferences.py's rules."""
+def save_preferences(user: User, email_preference: str, timezone: str, email_on_edit: bool) -> None:
+    """Every value already passed accounts/preferences.py's rules."""
     user.email_preference = email_preference
     user.timezone = timezone
+    user.email_on_edit = email_on_edit
     try:
         db.session.commit()
     except BaseException:

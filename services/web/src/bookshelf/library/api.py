@@ -76,7 +76,8 @@ def get_book(book_id: int) -> ResponseReturnValue:
 @bp.patch("/books/<int:book_id>")
 def update_book(book_id: int) -> ResponseReturnValue:
     """The fields sent replace the book's; the others keep their values, and the whole
-    book is checked by the same rules as a new one. No email (record.edit_book)."""
+    book is checked by the same rules as a new one. Its email, if the user asked for one
+    on each edit (record.edit_book)."""
     book = _owned_book_or_404(book_id)
     body = json_object()
     unknown = _unknown_fields(body)
@@ -90,7 +91,8 @@ def update_book(book_id: int) -> ResponseReturnValue:
     data, errors = validate_book({**current, **body})
     if unknown or errors or data is None:
         raise ApiError(422, _("Some fields are not valid."), {**unknown, **errors})
-    return jsonify(record.edit_book(api_user(), book, data).to_dict())
+    book, event = record.edit_book(api_user(), book, data)
+    return jsonify({**book.to_dict(), "notification": _notification(event)})
 
 
 @bp.delete("/books/<int:book_id>")

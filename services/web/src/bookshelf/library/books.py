@@ -99,8 +99,11 @@ def edit(book_id: int) -> Response | tuple[str, int]:
     book = _owned_or_404(book_id)
     form = BookForm(obj=book)
     if form.validate_on_submit() and form.cleaned is not None:
-        edit_book(current_user, book, form.cleaned)
-        flash(sentence(_("“%(title)s” was saved."), title=book.title), "success")
+        book, event = edit_book(current_user, book, form.cleaned)
+        flash(
+            _with_emails_link(sentence(_("“%(title)s” was saved."), title=book.title), event),
+            "success",
+        )
         return redirect(url_for("books.detail", book_id=book.id))
     return render_template("books/edit.html", form=form, book=book), (422 if form.errors else 200)
 

@@ -40,6 +40,7 @@ HOLD_LABELS = {
 KIND_LABELS = {
     "added": _l("Book added"),
     "deleted": _l("Book deleted"),
+    "edited": _l("Book edited"),
     "verify_address": _l("Verify your address"),
     "address_taken": _l("Sign-up attempt"),
     "password_reset": _l("Password reset"),

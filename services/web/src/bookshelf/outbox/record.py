@@ -1,5 +1,5 @@
 """Outbox rows, written in the transaction of the change they announce: a book change
-(add_book, delete_book) or an account's notice (record_notice); the relay publishes
+(add_book, edit_book, delete_book) or an account's notice (record_notice); the relay publishes
 them (docs/architecture.md, "Email delivery state"). For a book change the user's email
 preference decides what it writes: an outbox row (each), a book_activity row for the
 daily digest (digest), or nothing (none)."""
@@ -155,18 +155,22 @@ def add_book(user: User, data: BookInput) -> tuple[Book, EmailEvent | None]:
     return book, event
 
 
-def edit_book(user: User, book: Book, data: BookInput) -> Book:
-    """Every field of `book` set from `data`. An edit sends no email today; when the
-    user's email preferences ask for one (issue 12), its `_record("edited", user, book)`
-    belongs here, before the commit, as add_book and delete_book do theirs."""
+def edit_book(user: User, book: Book, data: BookInput) -> tuple[Book, EmailEvent | None]:
+    """Every field of `book` set from `data`, and its email if the user asked for one on
+    each edit (email_on_edit, with the `each` preference only: the digest lists adds and
+    deletes); EmailRateLimited (nothing saved) past the account's email limit."""
     try:
         book.title, book.author, book.isbn = data.title, data.author, data.isbn
         book.year, book.notes = data.year, data.notes
+        event = None
+        if user.email_on_edit and user.emails is EmailPreference.EACH:
+            db.session.flush()
+            event = _record("edited", user, book, email_pace.reserve(user.id))
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    return book
+    return book, event
 
 
 def delete_book(user: User, book: Book) -> EmailEvent | None:

@@ -117,6 +117,6 @@ def run_digests(
                 written += 1
     with engine.begin() as connection:
         connection.execute(delete(activity).where(activity.c.occurred_at < now - KEEP_ACTIVITY))
-    if written:
-        log.info("digest day=%s written=%d", day or "yesterday", written)
+    # Logged when nothing is written too: a rerun that rightly writes nothing is seen.
+    log.info("digest day=%s written=%d", day or "yesterday", written)
     return written

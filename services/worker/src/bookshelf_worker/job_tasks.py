@@ -9,6 +9,7 @@ from datetime import date
 
 from celery import Task, shared_task
 from flask import current_app
+from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.imports import import_signature
 from bookshelf_tasks.names import DIGEST_SEND, IMPORT_RUN, IMPORT_SWEEP
@@ -22,6 +23,14 @@ IMPORT_SOFT_TIME_LIMIT = 540
 IMPORT_TIME_LIMIT = 600
 
 
+def _jobs_engine() -> Engine:
+    """The worker's engine with real transactions: an email's writes are single
+    statements (AUTOCOMMIT), but an import commits its books, its `done` and its summary
+    row together, and its advisory lock lives as long as that transaction."""
+    engine: Engine = current_app.extensions["delivery_engine"]
+    return engine.execution_options(isolation_level="READ COMMITTED")
+
+
 @shared_task(
     bind=True,
     name=IMPORT_RUN,
@@ -29,7 +38,7 @@ IMPORT_TIME_LIMIT = 600
     time_limit=IMPORT_TIME_LIMIT,
 )
 def run_import(self: Task, job_id: str) -> str:
-    engine = current_app.extensions["delivery_engine"]
+    engine = _jobs_engine()
     job = importing.claim(engine, job_id)
     if job is None:  # done, failed, or another worker holds it: a copy of the message
         log.info("import job=%s outcome=not-claimed task_id=%s", job_id, self.request.id)
@@ -49,7 +58,7 @@ def run_import(self: Task, job_id: str) -> str:
 
 @shared_task(bind=True, name=IMPORT_SWEEP)
 def sweep_imports(self: Task) -> int:
-    engine = current_app.extensions["delivery_engine"]
+    engine = _jobs_engine()
     due = importing.due_jobs(engine)
     for job_id in due:
         import_signature(job_id, app=self.app).apply_async()
@@ -62,5 +71,5 @@ def sweep_imports(self: Task) -> int:
 def send_digests(self: Task, day: str | None = None) -> int:
     """Beat runs it without `day` (each user's yesterday); the test hook passes a day
     (`python -m bookshelf_worker.hooks digest --day YYYY-MM-DD`)."""
-    engine = current_app.extensions["delivery_engine"]
+    engine = _jobs_engine()
     return digesting.run_digests(engine, write_digest, date.fromisoformat(day) if day else None)

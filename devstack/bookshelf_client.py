@@ -62,11 +62,11 @@ class BookshelfUser:
         return page
 
     def submit(
-        self, path: str, having: str, action_contains: str = "", **values: str
+        self, path: str, having: str, action_ends: str = "", **values: str
     ) -> requests.Response:
         """Load `path`, fill the form that has field `having`, post it like a browser."""
         page = self.get(path)
-        form = find_form(page.text, page.url, having=having, action_contains=action_contains)
+        form = find_form(page.text, page.url, having=having, action_ends=action_ends)
         return self.http.post(form.action, data=form.filled(**values), timeout=10)
 
     # --- accounts ---------------------------------------------------------
@@ -101,7 +101,7 @@ class BookshelfUser:
     def follow_link_at(self, path: str, **values: str) -> requests.Response:
         """Open a mailed link's `path` and submit its page's form with `values`."""
         form_page = self.get(path)
-        form = find_form(form_page.text, form_page.url, having="csrf_token", action_contains=path)
+        form = find_form(form_page.text, form_page.url, having="csrf_token", action_ends=path)
         done = self.http.post(form.action, data=form.filled(**values), timeout=10)
         assert done.ok, f"{done.status_code} {done.text[:500]}"
         return done
@@ -129,13 +129,13 @@ class BookshelfUser:
         return done
 
     def logout(self) -> None:
-        self.submit("/auth/account", "csrf_token", action_contains="/logout").raise_for_status()
+        self.submit("/auth/account", "csrf_token", action_ends="/logout").raise_for_status()
         library = self.http.get(self.url("/"), timeout=10)
         assert "/auth/login" in library.url, "still logged in after logging out"
 
     def api_token(self) -> str:
         """Generate a token on the account page and read it off the page, as a person would."""
-        shown = self.submit("/auth/account", "csrf_token", action_contains="/token")
+        shown = self.submit("/auth/account", "csrf_token", action_ends="/account/token")
         shown.raise_for_status()
         found = TOKEN_PATTERN.search(shown.text)
         assert found, "the account page did not show a new API token"
@@ -156,8 +156,8 @@ class BookshelfUser:
     def delete_book(self, book_id: int) -> requests.Response:
         """Confirm on the delete page (no JS needed), like the browser does."""
         path = f"/books/{book_id}/delete"
-        # action_contains: the header's logout form also has a csrf_token, and comes first.
-        done = self.submit(path, "csrf_token", action_contains=path)
+        # action_ends: the header's logout form also has a csrf_token, and comes first.
+        done = self.submit(path, "csrf_token", action_ends=path)
         deleted = done.ok and done.history and done.url == self.url("/")
         assert deleted, f"not deleted: {done.status_code} {done.url}"
         return done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 
 @dataclass
@@ -76,9 +76,10 @@ def parse_forms(html: str, page_url: str) -> list[Form]:
     return parser.forms
 
 
-def find_form(html: str, page_url: str, *, having: str, action_contains: str = "") -> Form:
-    """The first form with a field named `having` (and an action containing the text)."""
+def find_form(html: str, page_url: str, *, having: str, action_ends: str = "") -> Form:
+    """The first form with a field named `having` whose action's path ends with
+    `action_ends` (a suffix, not a substring: "/token" is not "/token/revoke")."""
     for form in parse_forms(html, page_url):
-        if having in form.fields and action_contains in form.action:
+        if having in form.fields and urlsplit(form.action).path.endswith(action_ends):
             return form
     raise AssertionError(f"no form with field {having!r} on {page_url}")

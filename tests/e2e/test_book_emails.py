@@ -73,7 +73,7 @@ def test_an_edit_sends_one_email_when_the_user_asked_for_it(
     title = f"Rayuela {uuid.uuid4().hex[:6]}"
     book_id = user.add_book(title=title, author="Julio Cortázar")
     edit = f"/books/{book_id}/edit"
-    edited = user.submit(edit, "title", action_contains=edit, title=f"{title} (2.ª ed.)")
+    edited = user.submit(edit, "title", action_ends=edit, title=f"{title} (2.ª ed.)")
     assert edited.ok and edited.url == user.url(f"/books/{book_id}"), edited.url
 
     user.delete_book(book_id)

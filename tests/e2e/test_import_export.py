@@ -99,7 +99,7 @@ def test_digest_user_gets_one_digest_a_day_and_no_email_per_book(
     reader = BookshelfUser(stack.base_url, Account.new("digest"))
     reader.register(mailhog)  # verified, and its verification email deleted
     saved = reader.submit(
-        "/auth/account", "email_preference", action_contains="/preferences",
+        "/auth/account", "email_preference", action_ends="/preferences",
         email_preference="digest", timezone="UTC",
     )  # fmt: skip
     assert saved.ok and "/auth/account" in saved.url

@@ -80,7 +80,7 @@ def test_refused_emails_are_listed_for_the_operator_then_retried_exactly_once(
 ) -> None:
     stack, observer = fault_stack.stack, fault_stack.observer
     other = BookshelfUser(stack.base_url, Account.new("bea"))
-    other.register()
+    other.register(stack.mailbox())
     users = [reader.user, other]
     addresses = {user.account.email for user in users}
     fault_stack.smtp.handler.inject(Fault.REFUSE, addresses)

@@ -30,8 +30,9 @@ from tests.integration.support import (
 
 pytestmark = pytest.mark.integration
 
-# The whole add-book request, broker down included, stays under this.
-ADD_BOOK_BOUND_S = 1.0
+# Not a speed target (those are bench/'s): a request that waited on the dead broker
+# (a connect timeout, a retry loop) would take far longer than this on any machine.
+ADD_BOOK_BOUND_S = 10.0
 
 
 def add_book(client: FlaskClient, title: str) -> tuple[int, float]:
@@ -100,7 +101,7 @@ def test_broker_down_still_adds_the_book_quickly_and_keeps_the_event(
     book_id, elapsed = add_book(client, title)
     assert elapsed < ADD_BOOK_BOUND_S, elapsed
     page = client.get(f"/books/{book_id}").get_data(as_text=True)
-    assert f"«{title}» se añadió a tu biblioteca." in page  # the book was kept
+    assert f"«<bdi>{title}</bdi>» se añadió a tu biblioteca." in page  # the book was kept
     assert "en cola" not in page.lower()  # neither queued nor not: the request cannot know
     [event] = own_outbox.owned_by(user_id)
     assert (event["status"], event["attempts"], event["publications"]) == ("pending", 0, 0)

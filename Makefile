@@ -46,7 +46,7 @@ format: bootstrap ## Apply ruff's fixes and formatting
 
 .PHONY: typecheck
 typecheck: bootstrap ## mypy on the packages
-	$(VENV)/bin/mypy $(PACKAGES) tests/e2e tests/faults
+	$(VENV)/bin/mypy $(PACKAGES) tests/conftest.py tests/e2e tests/faults
 
 ## --- tests --------------------------------------------------------------
 .PHONY: test

@@ -4,6 +4,7 @@ with a BookshelfUser's session cookie, and axe-core's verdict on a page."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -21,6 +22,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+WIDTHS = (1280, 375)
+# Git-ignored, unless E2E_UPDATE_SCREENSHOTS=1 makes them the README's (each run differs
+# in its addresses and times, so an ordinary run must not dirty the tree).
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
+    else REPO / "bench" / "results" / "screenshots"
+)
 # Fetched by scripts/bootstrap.sh (npm, pinned); injected before each page's own scripts,
 # which the page's CSP (script-src 'self') would not allow from a <script> tag.
 AXE = REPO / ".tools" / "axe-core" / "axe.min.js"

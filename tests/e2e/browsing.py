@@ -3,35 +3,9 @@ browser scenarios share."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from playwright.sync_api import Page
 
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, REPO
-
-WIDTHS = (1280, 375)
-# Git-ignored, unless E2E_UPDATE_SCREENSHOTS=1 makes them the README's.
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
-    else REPO / "bench" / "results" / "screenshots"
-)
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make bootstrap` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+from tests.e2e.browser import SCREENSHOTS
 
 
 def page_overflow(page: Page) -> int:

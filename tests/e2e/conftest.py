@@ -6,12 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from devstack.bookshelf_client import BookshelfUser
 from devstack.flavours import mailbox
 from devstack.mailbox import Mailbox
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.support import FIGURES, StackUrls, record_figure, running_stack, save_figures
 
 HERE = Path(__file__).resolve().parent
@@ -71,14 +69,3 @@ def user(stack: StackUrls, mailhog: Mailbox) -> BookshelfUser:
     reader = BookshelfUser(stack.base_url)
     reader.register(mailhog)
     return reader
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium, launched once for the tests that ask for it."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make bootstrap` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()

@@ -22,6 +22,7 @@ from devstack.mailbox import Email, Mailbox
 from devstack.process import tail, wait_until
 from devstack.stack import RELAY_INTERVAL_S, LocalStack
 from tests.e2e.browser import checked_context, layout_problems
+from tests.e2e.browsing import screenshot
 from tests.e2e.support import StackUrls, record_figure
 
 # It stops a part of the shared stack: conftest runs it after the others.
@@ -90,21 +91,24 @@ def relay_passes_after(local: LocalStack, moment: float) -> Callable[[], bool]:
     return check
 
 
-def on_a_phone_the_waiting_email_shows_why_and_its_retry(
+def the_waiting_email_shows_why_and_its_retry(
     browser: Browser, stack: StackUrls, reader: BookshelfUser, title: str
 ) -> None:
-    """The status page at 375 px: the row's state, its explanation and the Retry button
-    on screen, nothing wider than the window, and axe-core content."""
-    context = checked_context(browser, stack.base_url, reader, width=375)
-    try:
-        phone = context.new_page()
-        phone.goto(f"{stack.base_url}/notifications/")
-        row = phone.locator("tr", has_text=title)
-        expect(row.locator(".state-detail")).to_contain_text("cola de mensajes")
-        expect(row.locator("button", has_text="Reintentar")).to_be_in_viewport(ratio=1)
-        assert layout_problems(phone) == []
-    finally:
-        context.close()
+    """The status page at 375 and 1280 px: the row's state, its explanation and the Retry button
+    on screen, nothing wider than the window, and axe-core content. Photographed at both
+    widths (the README's with E2E_UPDATE_SCREENSHOTS=1)."""
+    for width, shot in ((375, "notifications-phone.png"), (1280, "notifications.png")):
+        context = checked_context(browser, stack.base_url, reader, width=width)
+        try:
+            page = context.new_page()
+            page.goto(f"{stack.base_url}/notifications/")
+            row = page.locator("tr", has_text=title)
+            expect(row.locator(".state-detail")).to_contain_text("cola de mensajes")
+            expect(row.locator("button", has_text="Reintentar")).to_be_in_viewport(ratio=1)
+            assert layout_problems(page) == []
+            screenshot(page, shot)
+        finally:
+            context.close()
 
 
 def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
@@ -137,7 +141,7 @@ def test_books_added_while_the_broker_is_down_are_emailed_once_it_is_back(
         assert relay_tried, f"no outbox relay pass after the add\n{stack_logs(local)}"
         assert reader.email_states(title) == ["pending"]
         assert mailhog.messages_to(reader.account.email) == []
-        on_a_phone_the_waiting_email_shows_why_and_its_retry(browser, stack, reader, title)
+        the_waiting_email_shows_why_and_its_retry(browser, stack, reader, title)
     finally:
         local.start_service("broker")  # the same BrokerServer: the same port, the same URL
     back = time.perf_counter()

@@ -11,28 +11,19 @@ ordinary run must not dirty the tree).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailbox import Mailbox
-from tests.e2e.browser import checked_context, layout_problems
+from tests.e2e.browser import REPO, SCREENSHOTS, WIDTHS, checked_context, layout_problems
 from tests.e2e.support import StackUrls
 
-REPO = Path(__file__).resolve().parents[2]
 # Every page at every width, to look at after a run (git-ignored, never the README's).
 PAGE_SHOTS = REPO / "bench" / "results" / "screenshots" / "pages"
-WIDTHS = (1280, 375)
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
-    else REPO / "bench" / "results" / "screenshots"
-)
 
 
 @pytest.fixture

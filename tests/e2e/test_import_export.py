@@ -23,7 +23,8 @@ from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailbox import Mailbox
 from devstack.process import wait_until
 from devstack.stack import LocalStack
-from tests.e2e.browsing import WIDTHS, page_overflow, screenshot
+from tests.e2e.browser import WIDTHS
+from tests.e2e.browsing import page_overflow, screenshot
 from tests.e2e.imports import isbn13, library_csv
 from tests.e2e.support import StackUrls
 

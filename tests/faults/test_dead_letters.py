@@ -10,36 +10,19 @@ README with E2E_UPDATE_SCREENSHOTS=1, as tests/e2e/test_browser.py does).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.gunicorn import WEB_DIR
 from devstack.process import wait_until
+from tests.e2e.browser import SCREENSHOTS
 from tests.faults.smtp_proxy import Fault
 from tests.faults.support import FaultStack, Reader
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("E2E_UPDATE_SCREENSHOTS") == "1"
-    else REPO / "bench" / "results" / "screenshots"
-)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 BOOKS = (("Rayuela", "Julio Cortázar"), ("Pedro Páramo", "Juan Rulfo"))
 REFUSAL = "550 5.7.1 message refused"
 DEADLINE_S = 60.0
@@ -60,10 +43,9 @@ def flask(stack_env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def photograph(base_url: str, admin: Account) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="es-ES", viewport={"width": 1200, "height": 640})
+def photograph(browser: Browser, base_url: str, admin: Account) -> None:
+    context = browser.new_context(locale="es-ES", viewport={"width": 1200, "height": 640})
+    try:
         page = context.new_page()
         page.goto(f"{base_url}/auth/login")
         page.fill("input[name=email]", admin.email)
@@ -72,11 +54,12 @@ def photograph(base_url: str, admin: Account) -> None:
         page.goto(f"{base_url}/admin/emails/")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "dead-letters.png"))
-        browser.close()
+    finally:
+        context.close()
 
 
 def test_refused_emails_are_listed_for_the_operator_then_retried_exactly_once(
-    fault_stack: FaultStack, reader: Reader
+    fault_stack: FaultStack, reader: Reader, browser: Browser
 ) -> None:
     stack, observer = fault_stack.stack, fault_stack.observer
     other = BookshelfUser(stack.base_url, Account.new("bea"))
@@ -105,7 +88,7 @@ def test_refused_emails_are_listed_for_the_operator_then_retried_exactly_once(
         assert address in page
     assert page.count(REFUSAL) >= len(failed_ids)
     assert all(event_id in page for event_id in failed_ids)
-    photograph(stack.base_url, admin.account)
+    photograph(browser, stack.base_url, admin.account)
 
     listed = flask(stack.env, "outbox", "list", "--status", "failed", "--since", "10m")
     assert failed_ids <= {line.split()[0] for line in listed.splitlines()[:-1]}

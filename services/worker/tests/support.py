@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, Self
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -204,22 +204,19 @@ class TrackingController(Controller):
         return _TrackingSMTP(self.handler, **self.SMTP_kwargs)
 
 
-class TricklingSMTP:
-    """A server no read timeout catches: after the message's final ".", it answers
-    with one more "250-" continuation line every `every` seconds and never the last
-    one, until the client hangs up (counted in `dropped`)."""
+class RawSMTPServer:
+    """A hand-written SMTP server on a free port, one thread per connection, for the
+    misbehaviours aiosmtpd has no hook for; subclasses write `_serve`."""
 
-    def __init__(self, every: float = 0.1) -> None:
-        self.every = every
-        self.dropped = 0
-        self.messages = 0
+    def __init__(self) -> None:
+        self.messages = 0  # messages whose final "." was read
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)  # so that stop() is seen between accepts
         self.port: int = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    def start(self) -> TricklingSMTP:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -239,18 +236,41 @@ class TricklingSMTP:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _greet(conn: socket.socket, verb: bytes) -> None:
+        """The answer to any command but DATA and QUIT."""
+        if verb in (b"EHLO", b"HELO"):
+            conn.sendall(b"250-raw\r\n250 8BITMIME\r\n")
+        else:
+            conn.sendall(b"250 OK\r\n")
+
+    def _read_message(self, conn: socket.socket, lines: BinaryIO) -> None:
+        conn.sendall(b"354 go ahead\r\n")
+        for body in lines:
+            if body in (b".\r\n", b".\n"):
+                break
+        self.messages += 1
+
+
+class TricklingSMTP(RawSMTPServer):
+    """A server no read timeout catches: after the message's final ".", it answers
+    with one more "250-" continuation line every `every` seconds and never the last
+    one, until the client hangs up (counted in `dropped`)."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        super().__init__()
+        self.every = every
+        self.dropped = 0
+
+    def _serve(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
             conn.sendall(b"220 trickle ESMTP\r\n")
             for line in lines:
                 verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    conn.sendall(b"250-trickle\r\n250 8BITMIME\r\n")
-                elif verb == b"DATA":
-                    conn.sendall(b"354 go ahead\r\n")
-                    for body in lines:
-                        if body in (b".\r\n", b".\n"):
-                            break
-                    self.messages += 1
+                if verb == b"DATA":
+                    self._read_message(conn, lines)
                     try:
                         while not self._stop.is_set():
                             conn.sendall(b"250-still thinking\r\n")
@@ -258,11 +278,38 @@ class TricklingSMTP:
                     except OSError:
                         self.dropped += 1
                     return
+                if verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                self._greet(conn, verb)
+
+
+class CuttingSMTP(RawSMTPServer):
+    """Hangs up on the DATA command, before its 354, in the first `cuts` sessions
+    (counted in `cut`); accepts every message after that."""
+
+    def __init__(self, cuts: int = 1) -> None:
+        super().__init__()
+        self.cuts = cuts
+        self.cut = 0
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 cutting ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"DATA" and self.cut < self.cuts:
+                    self.cut += 1
+                    conn.shutdown(socket.SHUT_RDWR)
+                    return
+                if verb == b"DATA":
+                    self._read_message(conn, lines)
+                    conn.sendall(b"250 OK\r\n")
                 elif verb == b"QUIT":
                     conn.sendall(b"221 bye\r\n")
                     return
                 else:
-                    conn.sendall(b"250 OK\r\n")
+                    self._greet(conn, verb)
 
 
 def insert_row(engine: Engine, owner_id: int, event: Email, status: str) -> None:

@@ -20,6 +20,7 @@ from devstack.process import wait_until
 from services.worker.tests.support import (
     HANG,
     MAIL_TIMEOUT,
+    CuttingSMTP,
     MakeEvent,
     ScriptedSMTPHandler,
     TricklingSMTP,
@@ -186,6 +187,30 @@ def test_a_lost_lease_on_a_reused_connection_sends_nothing(
     assert run(worker_app, third).result == "sent"
     assert smtp_handler.data_attempts == 2 and len(smtp_handler.delivered) == 2
     assert worker_app.extensions["smtp_pool"].opened == 2
+
+
+def test_a_connection_cut_at_data_before_the_message_went_out_is_retried_not_uncertain(
+    outbox_url: str,
+    outbox_engine: Engine,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past the point of no return, but the server hung up on DATA before its 354: it
+    never had the message, so this is a plain transient failure, retried and sent once
+    (not 'uncertain', which would leave the user to press "Send again")."""
+    server = CuttingSMTP(cuts=1).start()
+    app = worker_app_for(server.port, outbox_url)
+    event = make_event()
+    try:
+        assert run(app, event).result == "sent"  # eager: the retry runs within
+    finally:
+        app.extensions["smtp_pool"].close()
+        app.extensions["delivery_engine"].dispose()
+        server.stop()
+    row = event_row(outbox_engine, event.event_id)
+    assert (server.cut, server.messages) == (1, 1)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert outcomes(caplog) == ["retrying", "sent"]
 
 
 def test_a_server_that_never_finishes_its_reply_is_cut_off_at_the_deadline(

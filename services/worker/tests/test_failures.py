@@ -48,6 +48,26 @@ def test_bugs_are_not_classified(exc: BaseException) -> None:
     assert classify(exc) is None
 
 
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), "uncertain"),
+        (TimeoutError("timed out"), "uncertain"),
+        (smtplib.SMTPDataError(451, b"4.3.0 try later"), "transient"),  # an answer decides
+        (smtplib.SMTPDataError(550, b"5.7.1 rejected"), "permanent"),
+    ],
+)
+def test_once_the_whole_message_is_out_only_an_answer_decides(
+    exc: BaseException, kind: str
+) -> None:
+    assert (failure := classify(exc, message_out=True)) is not None and failure.kind == kind
+    # Before the final "." left, the server cannot have kept it: the same failure is plain.
+    before = classify(exc, message_out=False)
+    assert before is not None and before.kind == (
+        "permanent" if kind == "permanent" else "transient"
+    )
+
+
 def test_reason_is_decoded_text() -> None:
     failure = classify(smtplib.SMTPDataError(550, b"5.7.1 sin permiso"))
     assert failure is not None and failure.reason == "5.7.1 sin permiso"

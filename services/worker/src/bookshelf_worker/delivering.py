@@ -56,7 +56,7 @@ def deliver(
         return Attempted("lease-lost")
     except Exception as exc:  # noqa: BLE001 - sorted by classify(); a bug is logged
         SMTP_SECONDS.labels("error").observe(time.perf_counter() - began)
-        return _failed(engine, claim, attempt, exc, gate.passed, leases)
+        return _failed(engine, claim, attempt, exc, gate.message_out, leases)
     SMTP_SECONDS.labels("ok").observe(time.perf_counter() - began)
     _record(lambda: delivery.record_sent(engine, claim), attempt)
     log_email(logging.INFO, "sent", attempt)
@@ -68,10 +68,10 @@ def _failed(
     claim: delivery.Claim,
     attempt: EmailAttempt,
     exc: Exception,
-    after_data: bool,
+    message_out: bool,
     leases: delivery.Leases,
 ) -> Attempted:
-    failure = classify(exc, after_data=after_data)
+    failure = classify(exc, message_out=message_out)
     if failure is None:  # a bug, or the database at DATA: the lease runs out, the relay acts
         log.exception("email event %s: unexpected error", claim.event_id)
         log_email(logging.ERROR, "error", attempt, error=type(exc).__name__)

@@ -31,13 +31,14 @@ def _text(raw: bytes | str) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
 
 
-def classify(exc: BaseException, *, after_data: bool = False) -> SendFailure | None:
+def classify(exc: BaseException, *, message_out: bool = False) -> SendFailure | None:
     """The failure `exc` stands for, or None when it is not a sending failure (a bug).
 
-    `after_data`: DATA had begun when `exc` was raised.
+    `message_out`: the whole message, its final "." included, had been sent when `exc`
+    was raised, so the server may have kept it.
     """
     failure = _classify(exc)
-    if after_data and failure is not None and failure.code is None and failure.transient:
+    if message_out and failure is not None and failure.code is None and failure.transient:
         return SendFailure("uncertain", None, failure.reason)
     return failure
 

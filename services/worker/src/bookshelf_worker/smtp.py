@@ -7,9 +7,11 @@ to every read and write on the socket (the total of one send is bounded by
 smtp_pool.SendDeadline).
 
 The SMTP classes call the current DataGate just before DATA, so the worker can mark
-the point of no return in Postgres and refuse to go on if its claim expired. They
-also count the replies of the current transaction, which tells smtp_pool whether a
-reused connection failed before the server answered anything (it was stale).
+the point of no return in Postgres and refuse to go on if its claim expired, and tell
+it once the message's final "." has been handed to the socket: a failure before that
+cannot have delivered anything. They also count the replies of the current
+transaction, which tells smtp_pool whether a reused connection failed before the
+server answered anything (it was stale).
 
 TLS (MAIL_USE_SSL or STARTTLS) always verifies the server's certificate and host
 name: without an explicit context smtplib uses an unverified one, which would hand
@@ -37,50 +39,57 @@ class LeaseLost(Exception):
     was sent, and nothing must be."""
 
 
-# Called just before DATA, the point after which a lost connection leaves the outcome
-# unknown (docs/architecture.md, "Email delivery state"); returns False to stop there.
-# A ContextVar: each thread (and each eager task) sees its own gate.
-_before_data: ContextVar[Callable[[], bool] | None] = ContextVar("before_data", default=None)
-
-
 class DataGate:
-    """`with DataGate(check):` around a send: `check()` runs just before DATA; `passed`
-    says afterwards whether the send got that far."""
+    """`with DataGate(check):` around a send. `check()` runs just before DATA, the
+    point of no return; False stops the send there. `message_out` says afterwards
+    whether the whole message, its final "." included, reached the socket: only then
+    can a lost connection have delivered it (docs/architecture.md, "Email delivery
+    state")."""
 
     def __init__(self, check: Callable[[], bool]) -> None:
         self.check = check
-        self.passed = False
-        self._token: Token[Callable[[], bool] | None] | None = None
-
-    def _open(self) -> bool:
-        if not self.check():
-            return False
-        self.passed = True
-        return True
+        self.message_out = False
+        self._token: Token[DataGate | None] | None = None
 
     def __enter__(self) -> DataGate:
-        self._token = _before_data.set(self._open)
+        self._token = _current_gate.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
-            _before_data.reset(self._token)
+            _current_gate.reset(self._token)
 
 
-def _pass_gate() -> None:
-    gate = _before_data.get()
-    if gate is not None and not gate():
-        raise LeaseLost("the claim on this email expired before DATA")
+# A ContextVar: each thread (and each eager task) sees its own gate.
+_current_gate: ContextVar[DataGate | None] = ContextVar("data_gate", default=None)
+_END_OF_DATA = b"\r\n.\r\n"
 
 
 class _Gated(smtplib.SMTP):
     """What both gated classes add: the DATA gate, and a count of replies read."""
 
     replies = 0  # replies read since smtp_pool reset it at the start of a message
+    _in_data = False
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
-        _pass_gate()
-        return super().data(msg)
+        gate = _current_gate.get()
+        if gate is not None and not gate.check():
+            raise LeaseLost("the claim on this email expired before DATA")
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        # smtplib's data() sends the message and its end marker in one sendall: once
+        # it returns, the server may have it all. Were it cut short, the end marker,
+        # last in the buffer, never left, and no server delivers a message without it.
+        if self._in_data and isinstance(s, bytes) and s.endswith(_END_OF_DATA):
+            gate = _current_gate.get()
+            if gate is not None:
+                gate.message_out = True
 
     def getreply(self) -> tuple[int, bytes]:
         reply = super().getreply()

@@ -374,7 +374,8 @@ def record_failed(bind: Bind, claim: Claim, reason: str) -> bool:
 
 
 def record_uncertain(bind: Bind, claim: Claim, reason: str) -> bool:
-    """sending → uncertain: the connection was lost after DATA; never resent by itself."""
+    """sending → uncertain: the connection was lost after the whole message went out;
+    never resent by itself."""
     return _finish(bind, claim, EmailStatus.UNCERTAIN, reason)
 
 

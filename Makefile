@@ -72,7 +72,7 @@ test-faults: bootstrap ## The fault suite alone: a burst with a fault mid-way, e
 	$(PYTEST) tests/faults
 
 .PHONY: bench
-bench: bootstrap ## The goals table P1-P6 + scale-out, cold start, memory (BENCH_ARGS=--quick: 2-3 min)
+bench: bootstrap ## The goals table P1-P6 + scale-out, cold start, memory (BENCH_ARGS=--quick: under a minute)
 	$(PY) -m bench $(BENCH_ARGS)
 
 ## --- run without Docker ---------------------------------------------------

@@ -43,8 +43,8 @@ OPTIONS = [
     Option("p2-requests", 200, 50, "P2: adds per run through the stack, at c=1"),
     Option("p2-sync-requests", 50, 15, "P2: requests per run to the Flask-Mail app, at c=1"),
     Option("p3-emails", 500, 100, "P3: emails queued and drained per run"),
-    Option("p4-seconds", 10.0, 3.0, "P4: length of each run at 50 adds/s"),
-    Option("window", 6.0, 2.0, "scale-out and P5: seconds of each measurement"),
+    Option("p4-seconds", 10.0, 2.0, "P4: length of each run at 50 adds/s"),
+    Option("window", 6.0, 1.5, "scale-out and P5: seconds of each measurement"),
     Option("smtp-delay", 0.2, 0.2, "P2, P5, scale-out: seconds the slow SMTP server takes"),
     Option("time-limit", 120.0, 60.0, "upper bound of each load run or wait, in seconds"),
 ]

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Fault(Enum):
@@ -24,6 +25,7 @@ class Fault(Enum):
     LATE_REPLY = "late-reply"  # keep the message, answer 250 after `late_by` seconds
     HOLD = "hold"  # keep the message, answer 250 only when released
     SILENT = "silent"  # say nothing at RCPT until released, then go on
+    HANG_UP_AT_DATA = "hang-up-at-data"  # close the connection on DATA, before its 354
 
 
 @dataclass
@@ -76,8 +78,12 @@ class FaultySMTPHandler:
             await self._until_released()
         return "250 OK"
 
+    def hangs_up_at_data(self, envelope: Any) -> bool:
+        return self.fault is Fault.HANG_UP_AT_DATA and self._take(envelope) is self.fault
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        fault = Fault.NONE if self.fault is Fault.SILENT else self._take(envelope)
+        not_here = (Fault.SILENT, Fault.HANG_UP_AT_DATA)
+        fault = Fault.NONE if self.fault in not_here else self._take(envelope)
         if fault is Fault.DEFER:
             return "451 4.3.0 try again later"
         if fault is Fault.REFUSE:
@@ -96,16 +102,34 @@ class FaultySMTPHandler:
         self.relayed += 1
 
 
+class _FaultySession(SMTP):
+    """aiosmtpd's server, which has no hook before its 354 to DATA: this one can hang up
+    there (Fault.HANG_UP_AT_DATA), so the message never reaches the server."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        handler: FaultySMTPHandler = self.event_handler
+        if self.envelope is not None and handler.hangs_up_at_data(self.envelope):
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super().smtp_DATA(arg)
+
+
+class _FaultyController(Controller):
+    def factory(self) -> SMTP:
+        return _FaultySession(self.handler, **self.SMTP_kwargs)
+
+
 class FaultySMTP:
     """The server itself: start/stop on one port (stopped, it refuses connections)."""
 
     def __init__(self, port: int, upstream_port: int) -> None:
         self.port = port
         self.handler = FaultySMTPHandler(upstream_port)
-        self._controller: Controller | None = None
+        self._controller: _FaultyController | None = None
 
     def start(self) -> FaultySMTP:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = _FaultyController(self.handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
 

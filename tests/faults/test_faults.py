@@ -207,6 +207,15 @@ def test_smtp_refusing_connections_for_a_while(fault_stack: FaultStack, reader: 
     assert_exactly_once(tally, uncertain_allowed=True)
 
 
+def test_smtp_hanging_up_on_data(fault_stack: FaultStack, reader: Reader) -> None:
+    """The server hangs up on DATA before its 354, eight times: it never had those
+    messages, so each is retried and delivered once, none left 'uncertain'."""
+    fault_stack.smtp.handler.inject(Fault.HANG_UP_AT_DATA, {reader.address}, remaining=8)
+    tally = run_case(fault_stack, reader, "SMTP hanging up on DATA (8 times)")
+    assert fault_stack.smtp.handler.remaining == 0  # the fault did happen, eight times
+    assert_exactly_once(tally)
+
+
 def test_smtp_451_then_250(fault_stack: FaultStack, reader: Reader) -> None:
     fault_stack.smtp.handler.inject(Fault.DEFER, {reader.address}, remaining=8)
     tally = run_case(fault_stack, reader, "SMTP 451 (8 times) then 250")

@@ -4,9 +4,10 @@ email is sent later, once) or after DATA began (its email is 'uncertain' and nev
 resent by itself), a warm shutdown that finishes the email in flight, and an SMTP
 server that is down and then comes back.
 
-The SMTP server (aiosmtpd) can hold a session at RCPT, before the point of no return,
-or at DATA, after the body arrived and before the reply: the window in which a crash
-leaves the sender unsure whether the email went out. Each test has a database, a broker
+The SMTP server (aiosmtpd) can hold a session at RCPT or at the DATA command (before
+its 354), both before the point of no return, or at DATA after the body arrived and
+before the reply: the window in which a crash leaves the sender unsure whether the
+email went out. Each test has a database, a broker
 and a worker of its own, so a relay pass handles its rows only and the broker's queue
 holds only its messages."""
 
@@ -27,6 +28,7 @@ from typing import Any, Literal
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from flask import Flask
 
 from bookshelf_tasks.names import EMAIL_QUEUE
@@ -47,7 +49,7 @@ from tests.integration.support import (
 
 pytestmark = pytest.mark.integration
 
-Phase = Literal["RCPT", "DATA"]
+Phase = Literal["RCPT", "DATA_COMMAND", "DATA"]
 
 
 @dataclass
@@ -63,8 +65,11 @@ class HoldingSMTP:
     received: list[str] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)  # a recipient or a Message-ID
+    held: list[tuple[Phase, str]] = field(default_factory=list)  # where, and who
 
-    async def _hold(self, phase: Phase, who: str) -> None:
+    async def hold(self, phase: Phase, who: str) -> None:
+        if self.hold_at == phase:
+            self.held.append((phase, who))
         try:
             while self.hold_at == phase and not self.release.is_set():
                 await asyncio.sleep(0.01)
@@ -76,21 +81,36 @@ class HoldingSMTP:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         self.at_rcpt.append(address)
-        await self._hold("RCPT", address)
+        await self.hold("RCPT", address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mid = str(email.message_from_bytes(envelope.content)["Message-ID"])
         self.received.append(mid)
-        await self._hold("DATA", mid)
+        await self.hold("DATA", mid)
         self.accepted.append(mid)
         return "250 OK"
 
 
+class _HoldingSession(SMTP):
+    """aiosmtpd's server with a hold before its 354 to DATA, where it has no hook."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        handler: HoldingSMTP = self.event_handler
+        if self.envelope is not None and self.envelope.rcpt_tos:
+            await handler.hold("DATA_COMMAND", self.envelope.rcpt_tos[0])
+        await super().smtp_DATA(arg)
+
+
+class _HoldingController(Controller):
+    def factory(self) -> SMTP:
+        return _HoldingSession(self.handler, **self.SMTP_kwargs)
+
+
 @contextmanager
 def smtp_server(handler: HoldingSMTP, port: int) -> Iterator[None]:
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = _HoldingController(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield
@@ -318,14 +338,17 @@ def kill_worker(worker: CeleryWorker) -> None:
     proc.wait(10)
 
 
-def test_thread_pool_worker_killed_before_data_sends_it_later_exactly_once(
-    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox
+@pytest.mark.parametrize("phase", ["RCPT", "DATA_COMMAND"])
+def test_thread_pool_worker_killed_before_the_message_went_out_sends_it_later_once(
+    stack_dir: Path, make_web: MakeWeb, own_outbox: Outbox, phase: Phase
 ) -> None:
-    handler, port = HoldingSMTP(hold_at="RCPT"), free_port()
+    """At RCPT, or while the server has not answered DATA yet: the point of no return
+    is passed only after the 354, so either way the row is resendable."""
+    handler, port = HoldingSMTP(hold_at=phase), free_port()
     with smtp_server(handler, port), stack(stack_dir, make_web, own_outbox, port, "kill") as s:
         assert s.worker.pool == "threads"
         address, event_id = add_book(s, "kill")
-        assert wait_until(lambda: handler.at_rcpt.count(address) == 1, 15)
+        assert wait_until(lambda: (phase, address) in handler.held, 15)
         kill_worker(s.worker)
         assert wait_until(lambda: handler.abandoned.count(address) == 1, 5)
         held = s.outbox.row(event_id)

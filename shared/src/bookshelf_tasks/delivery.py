@@ -349,8 +349,9 @@ def _changed_one(bind: Bind, statement: Executable, params: Mapping[str, object]
 
 
 def pass_point_of_no_return(bind: Bind, claim: Claim, leases: Leases = LEASES) -> bool:
-    """Just before the message's DATA goes out: True if the lease still holds (and is
-    renewed for the send); False means another attempt may own the event: do not send."""
+    """Just before the message itself goes out (the server said 354 to DATA): True if
+    the lease still holds (and is renewed for the send); False means another attempt
+    may own the event: do not send."""
     return _changed_one(bind, _PASS_POINT_OF_NO_RETURN, claim.fence | {"lease": leases.send})
 
 
@@ -390,9 +391,9 @@ def _finish(bind: Bind, claim: Claim, status: EmailStatus, reason: str, **params
 def record_published(
     bind: Bind, event_id: str, from_status: EmailStatus, leases: Leases = LEASES
 ) -> bool:
-    """pending/queued/retrying/sending (lease over, before DATA) → queued, once its
-    message is on the broker. Conditional on `from_status`, so a worker that claimed
-    the row in the meantime is not overwritten."""
+    """pending/queued/retrying/sending (lease over, point of no return not passed) →
+    queued, once its message is on the broker. Conditional on `from_status`, so a
+    worker that claimed the row in the meantime is not overwritten."""
     if from_status not in IN_FLIGHT:  # nothing finished is ever published again
         return False
     lease = func.least(

@@ -6,12 +6,12 @@ SMTPSettings.open passes MAIL_TIMEOUT to smtplib, which applies it to the connec
 to every read and write on the socket (the total of one send is bounded by
 smtp_pool.SendDeadline).
 
-The SMTP classes call the current DataGate just before DATA, so the worker can mark
-the point of no return in Postgres and refuse to go on if its claim expired, and tell
-it once the message's final "." has been handed to the socket: a failure before that
-cannot have delivered anything. They also count the replies of the current
-transaction, which tells smtp_pool whether a reused connection failed before the
-server answered anything (it was stale).
+The SMTP classes call the current DataGate once the server has said 354 to DATA, just
+before the message goes out, so the worker can mark the point of no return in Postgres
+and refuse to go on if its claim expired, and tell it once the message's final "." has
+been handed to the socket: a failure before that cannot have delivered anything. They
+also count the replies of the current transaction, which tells smtp_pool whether a
+reused connection failed before the server answered anything (it was stale).
 
 TLS (MAIL_USE_SSL or STARTTLS) always verifies the server's certificate and host
 name: without an explicit context smtplib uses an unverified one, which would hand
@@ -40,11 +40,11 @@ class LeaseLost(Exception):
 
 
 class DataGate:
-    """`with DataGate(check):` around a send. `check()` runs just before DATA, the
-    point of no return; False stops the send there. `message_out` says afterwards
-    whether the whole message, its final "." included, reached the socket: only then
-    can a lost connection have delivered it (docs/architecture.md, "Email delivery
-    state")."""
+    """`with DataGate(check):` around a send. `check()` runs after the server's 354 to
+    DATA, just before the message itself: the point of no return; False stops the send
+    there. `message_out` says afterwards whether the whole message, its final "."
+    included, reached the socket: only then can a lost connection have delivered it
+    (docs/architecture.md, "Email delivery state")."""
 
     def __init__(self, check: Callable[[], bool]) -> None:
         self.check = check
@@ -72,9 +72,6 @@ class _Gated(smtplib.SMTP):
     _in_data = False
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
-        gate = _current_gate.get()
-        if gate is not None and not gate.check():
-            raise LeaseLost("the claim on this email expired before DATA")
         self._in_data = True
         try:
             return super().data(msg)
@@ -82,14 +79,18 @@ class _Gated(smtplib.SMTP):
             self._in_data = False
 
     def send(self, s: ReadableBuffer | str) -> None:
+        # smtplib's data() sends the message and its end marker in one sendall, once the
+        # server said 354. The gate is passed right before it, so that a worker killed
+        # in between has rarely got that far; were the sendall cut short, the end
+        # marker, last in the buffer, never left, and no server delivers without it.
+        is_message = self._in_data and isinstance(s, bytes) and s.endswith(_END_OF_DATA)
+        gate = _current_gate.get() if is_message else None
+        if gate is not None and not gate.check():
+            self.close()  # mid-DATA, without the end marker: the server drops it all
+            raise LeaseLost("the claim on this email expired before the message went out")
         super().send(s)
-        # smtplib's data() sends the message and its end marker in one sendall: once
-        # it returns, the server may have it all. Were it cut short, the end marker,
-        # last in the buffer, never left, and no server delivers a message without it.
-        if self._in_data and isinstance(s, bytes) and s.endswith(_END_OF_DATA):
-            gate = _current_gate.get()
-            if gate is not None:
-                gate.message_out = True
+        if gate is not None:
+            gate.message_out = True
 
     def getreply(self) -> tuple[int, bytes]:
         reply = super().getreply()

@@ -22,8 +22,9 @@ smtplib's socket timeout (MAIL_TIMEOUT) bounds each read and write, not a server
 trickles a byte every few seconds. SendDeadline bounds the whole send (opening,
 stale retry and transaction): once it passes, the housekeeping thread shuts the
 socket down, the blocked call fails at once, and the send raises
-SendDeadlineExceeded, a TimeoutError (transient before DATA, uncertain after). With
-the thread pool Celery's soft and hard time limits do not apply; this frees the thread.
+SendDeadlineExceeded, a TimeoutError (transient, or uncertain once the whole message
+had gone out: smtp.DataGate). With the thread pool Celery's soft and hard time limits
+do not apply; this frees the thread.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
+from bookshelf_worker.importing import IMPORT_LOCK_CLASS
 from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailbox import Mailbox
 from devstack.process import wait_until
@@ -30,8 +31,6 @@ from tests.e2e.support import StackUrls
 
 JOB_DEADLINE_S = 180.0
 REPO = Path(__file__).resolve().parents[2]
-# importing.py's pg_advisory_xact_lock class: holding it stalls a user's import.
-IMPORT_LOCK_CLASS = 0x1B0C
 
 
 def wait_for_job(http: requests.Session, url: str) -> dict[str, object]:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bookshelf_tasks.celery_config import celery_settings, configure
 from bookshelf_tasks.names import IMPORT_SWEEP, JOBS_QUEUE
+from bookshelf_worker.importing import IMPORT_LOCK_CLASS
 from devstack.broker import BrokerServer
 from devstack.mailhog import MailHogServer
 from devstack.process import wait_until
@@ -83,18 +84,23 @@ def test_worker_killed_mid_import_leaves_nothing_and_the_rerun_imports_once(
         )  # fmt: skip
 
     web = make_web(own_broker.url, own_outbox.url)
-    client, _user_id = logged_in_client(web, unique_address("import-crash"))
+    client, user_id = logged_in_client(web, unique_address("import-crash"))
     first = worker("import-worker-1").start()
+    lock = {"kind": IMPORT_LOCK_CLASS, "owner": user_id}
     try:
         with engine.connect() as holder:
+            # The run waits on this at its start, claimed and with nothing inserted...
+            holder.execute(text("SELECT pg_advisory_lock(:kind, :owner)"), lock)
             upload = client.post(
                 "/import", data={"file": (io.BytesIO(library_csv(ROWS)), "crash.csv")}
             )
             assert upload.status_code == 303
             assert wait_until(lambda: job_state(engine)[0] == "running", 30)
-            # Hold the job's row: the run's first progress report (after its first
-            # chunk is inserted, uncommitted) waits here.
+            # ...until the job's row is held here: then its first progress report
+            # (after its first chunk is inserted, uncommitted) waits on this, however
+            # fast or slow the machine.
             holder.execute(text("SELECT id FROM import_jobs FOR UPDATE"))
+            holder.execute(text("SELECT pg_advisory_unlock(:kind, :owner)"), lock)
             assert wait_until(lambda: an_update_waits_on_the_job(engine), 30)
             assert first.process.proc is not None
             os.kill(first.process.proc.pid, signal.SIGKILL)

@@ -41,7 +41,7 @@ books = table(
 _LEASE = text(f"now() + interval '{IMPORT_LEASE_SECONDS} seconds'")
 # pg_advisory_xact_lock's first key: "imports"; the second is the owner's id. Two
 # imports of one user run one after the other, so neither misses the other's ISBNs.
-_LOCK_CLASS = 0x1B0C
+IMPORT_LOCK_CLASS = 0x1B0C
 
 
 class LeaseLost(Exception):
@@ -129,7 +129,7 @@ def run(
     with engine.begin() as connection:
         connection.execute(
             text("SELECT pg_advisory_xact_lock(:kind, :owner)"),
-            {"kind": _LOCK_CLASS, "owner": job.owner_id},
+            {"kind": IMPORT_LOCK_CLASS, "owner": job.owner_id},
         )
         known = _library_isbns(connection, job.owner_id)
         refused = list(job.refused)

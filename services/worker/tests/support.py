@@ -206,7 +206,7 @@ class TrackingController(Controller):
 
 class RawSMTPServer:
     """A hand-written SMTP server on a free port, one thread per connection, for the
-    misbehaviours aiosmtpd has no hook for; subclasses write `_serve`."""
+    misbehaviours aiosmtpd has no hook for: subclasses answer DATA (`_on_data`)."""
 
     def __init__(self) -> None:
         self.messages = 0  # messages whose final "." was read
@@ -236,15 +236,24 @@ class RawSMTPServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        raise NotImplementedError
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 raw ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    if not self._on_data(conn, lines):
+                        return
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                elif verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-raw\r\n250 8BITMIME\r\n")
+                else:
+                    conn.sendall(b"250 OK\r\n")
 
-    @staticmethod
-    def _greet(conn: socket.socket, verb: bytes) -> None:
-        """The answer to any command but DATA and QUIT."""
-        if verb in (b"EHLO", b"HELO"):
-            conn.sendall(b"250-raw\r\n250 8BITMIME\r\n")
-        else:
-            conn.sendall(b"250 OK\r\n")
+    def _on_data(self, conn: socket.socket, lines: BinaryIO) -> bool:
+        """Answer the DATA command; False ends the session."""
+        raise NotImplementedError
 
     def _read_message(self, conn: socket.socket, lines: BinaryIO) -> None:
         conn.sendall(b"354 go ahead\r\n")
@@ -264,24 +273,15 @@ class TricklingSMTP(RawSMTPServer):
         self.every = every
         self.dropped = 0
 
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rb") as lines:
-            conn.sendall(b"220 trickle ESMTP\r\n")
-            for line in lines:
-                verb = line[:4].upper()
-                if verb == b"DATA":
-                    self._read_message(conn, lines)
-                    try:
-                        while not self._stop.is_set():
-                            conn.sendall(b"250-still thinking\r\n")
-                            time.sleep(self.every)
-                    except OSError:
-                        self.dropped += 1
-                    return
-                if verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                self._greet(conn, verb)
+    def _on_data(self, conn: socket.socket, lines: BinaryIO) -> bool:
+        self._read_message(conn, lines)
+        try:
+            while not self._stop.is_set():
+                conn.sendall(b"250-still thinking\r\n")
+                time.sleep(self.every)
+        except OSError:
+            self.dropped += 1
+        return False
 
 
 class CuttingSMTP(RawSMTPServer):
@@ -293,23 +293,14 @@ class CuttingSMTP(RawSMTPServer):
         self.cuts = cuts
         self.cut = 0
 
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rb") as lines:
-            conn.sendall(b"220 cutting ESMTP\r\n")
-            for line in lines:
-                verb = line[:4].upper()
-                if verb == b"DATA" and self.cut < self.cuts:
-                    self.cut += 1
-                    conn.shutdown(socket.SHUT_RDWR)
-                    return
-                if verb == b"DATA":
-                    self._read_message(conn, lines)
-                    conn.sendall(b"250 OK\r\n")
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    self._greet(conn, verb)
+    def _on_data(self, conn: socket.socket, lines: BinaryIO) -> bool:
+        if self.cut < self.cuts:
+            self.cut += 1
+            conn.shutdown(socket.SHUT_RDWR)
+            return False
+        self._read_message(conn, lines)
+        conn.sendall(b"250 OK\r\n")
+        return True
 
 
 def insert_row(engine: Engine, owner_id: int, event: Email, status: str) -> None:

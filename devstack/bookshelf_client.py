@@ -22,7 +22,7 @@ BOOK_PAGE = re.compile(r"/books/(\d+)$")
 # One row of the /notifications table: the book's title cell, then its state's CSS class.
 EMAIL_ROW = re.compile(
     r'<tr id="event-[^"]+">\s*<td[^>]*>(?:<bdi>)?(?P<title>[^<]*)(?:</bdi>)?</td>'
-    r'.*?class="state state-(?P<state>[a-z]+)"',
+    r'.*?class="state state-(?P<state>[a-z]+)".*?</tr>',
     re.DOTALL,
 )
 
@@ -163,12 +163,15 @@ class BookshelfUser:
         return done
 
     # --- confirmation emails -------------------------------------------
+    def email_rows(self, title: str) -> list[re.Match[str]]:
+        """The /notifications rows about the book titled `title`: each its `state`, and
+        the whole row as group 0."""
+        page = self.get("/notifications/").text
+        return [row for row in EMAIL_ROW.finditer(page) if html.unescape(row["title"]) == title]
+
     def email_states(self, title: str) -> list[str]:
         """The states /notifications shows for the emails about the book titled `title`."""
-        page = self.get("/notifications/").text
-        return [
-            row["state"] for row in EMAIL_ROW.finditer(page) if html.unescape(row["title"]) == title
-        ]
+        return [row["state"] for row in self.email_rows(title)]
 
     # --- books (JSON API) -------------------------------------------------
     def api(self, token: str) -> BookshelfApi:

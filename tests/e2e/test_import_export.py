@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,13 +23,12 @@ from devstack.bookshelf_client import Account, BookshelfUser
 from devstack.mailbox import Mailbox
 from devstack.process import wait_until
 from devstack.stack import LocalStack
-from tests.e2e.browser import WIDTHS
+from tests.e2e.browser import REPO, WIDTHS
 from tests.e2e.browsing import page_overflow, screenshot
 from tests.e2e.imports import isbn13, library_csv
 from tests.e2e.support import StackUrls
 
 JOB_DEADLINE_S = 180.0
-REPO = Path(__file__).resolve().parents[2]
 
 
 def wait_for_job(http: requests.Session, url: str) -> dict[str, object]:

@@ -12,7 +12,6 @@ chaos switch makes the refusal (MailHog's Jim, Mailpit's chaos mode; `Mailbox`).
 from __future__ import annotations
 
 import html
-import re
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -57,12 +56,9 @@ def refusing_smtp(stack: StackUrls, mailhog: Mailbox) -> Iterator[Callable[[bool
 
 def email_row(user: BookshelfUser, title: str) -> str:
     """The emails page's table row about the book titled `title` (its only email)."""
-    page = user.get("/notifications/").text
-    rows = re.findall(r'<tr id="event-.*?</tr>', page, re.DOTALL)
-    cell = re.compile(rf"<td[^>]*>(?:<bdi>)?{re.escape(html.escape(title))}(?:</bdi>)?</td>")
-    found = [row for row in rows if cell.search(row)]
-    assert len(found) == 1, f"{len(found)} rows for {title!r}"
-    return html.unescape(found[0])
+    rows = user.email_rows(title)
+    assert len(rows) == 1, f"{len(rows)} rows for {title!r}"
+    return html.unescape(rows[0][0])
 
 
 def wait_for_state(user: BookshelfUser, title: str, state: str) -> None:

@@ -49,23 +49,22 @@ def test_bugs_are_not_classified(exc: BaseException) -> None:
 
 
 @pytest.mark.parametrize(
-    ("exc", "kind"),
+    ("exc", "out", "not_out"),
     [
-        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), "uncertain"),
-        (TimeoutError("timed out"), "uncertain"),
-        (smtplib.SMTPDataError(451, b"4.3.0 try later"), "transient"),  # an answer decides
-        (smtplib.SMTPDataError(550, b"5.7.1 rejected"), "permanent"),
+        (smtplib.SMTPServerDisconnected("closed"), "uncertain", "transient"),
+        (TimeoutError("timed out"), "uncertain", "transient"),
+        (smtplib.SMTPDataError(451, b"4.3.0 try later"), "transient", "transient"),
+        (smtplib.SMTPDataError(550, b"5.7.1 rejected"), "permanent", "permanent"),
     ],
 )
 def test_once_the_whole_message_is_out_only_an_answer_decides(
-    exc: BaseException, kind: str
+    exc: BaseException, out: str, not_out: str
 ) -> None:
-    assert (failure := classify(exc, message_out=True)) is not None and failure.kind == kind
-    # Before the final "." left, the server cannot have kept it: the same failure is plain.
-    before = classify(exc, message_out=False)
-    assert before is not None and before.kind == (
-        "permanent" if kind == "permanent" else "transient"
-    )
+    """Before the final "." left, the server cannot have kept it: no failure is
+    uncertain. After, only a failure without a reply is."""
+    after, before = classify(exc, message_out=True), classify(exc, message_out=False)
+    assert after is not None and before is not None
+    assert (after.kind, before.kind) == (out, not_out)
 
 
 def test_reason_is_decoded_text() -> None:
